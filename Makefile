@@ -1,0 +1,75 @@
+# runsc-ts: build, test, demo, bench and install. `make demo` and `make test` run `deps` first.
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+NODE := $(shell command -v node)
+NODEDIR := $(shell d=$$(dirname $$(dirname $$(command -v node))); [ -d $$d/include/node ] && echo $$d)
+NODE_GYP_FLAGS := $(if $(NODEDIR),--nodedir=$(NODEDIR),)
+APT_PACKAGES := containerd runc busybox-static libseccomp-dev pkg-config util-linux python3
+PROTOS := protos/google/protobuf.proto protos/google/rpc.proto $(sort $(wildcard protos/containerd/*.proto)) protos/sentry/control.proto
+NATIVE_SRC := $(wildcard sentry-native/*/*.cc sentry-native/*/*.h) sentry-native/binding.gyp
+TS_SRC := $(shell find shim integration bench -name '*.ts' 2>/dev/null)
+UNIT_TESTS = $(shell find build/js/shim -name '*.test.js' 2>/dev/null | sort)
+IT_TESTS = $(shell find build/js/integration -name '*.test.js' 2>/dev/null | sort)
+
+.PHONY: all deps build test unit integration demo bench install uninstall clean
+
+all: build
+
+# deps installs what is missing (Debian packages, npm packages); a second run changes nothing.
+deps: .deps-stamp
+.deps-stamp: package.json package-lock.json
+	@missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq </dev/null && apt-get install -y -qq --no-install-recommends $$missing </dev/null >/dev/null || exit 1; \
+	fi
+	npm ci --no-audit --no-fund --loglevel=error </dev/null
+	@touch $@
+
+build: deps build/.stamp
+
+build/.stamp: $(PROTOS) $(TS_SRC) $(NATIVE_SRC) tsconfig.json Makefile
+	mkdir -p shim/gen build/Release build/bin
+	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --force-number -p protos -o build/protos-doc.js $(PROTOS)
+	npx pbts -o shim/gen/protos.d.ts build/protos-doc.js
+	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --no-comments --force-number -p protos -o shim/gen/protos.js $(PROTOS)
+	npx tsc -p tsconfig.json
+	cp shim/gen/protos.js build/js/shim/gen/protos.js
+	cd sentry-native && ../node_modules/.bin/node-gyp rebuild $(NODE_GYP_FLAGS) --loglevel=warn
+	cp sentry-native/build/Release/runsc-ts-sentry sentry-native/build/Release/runsc_ts_native.node build/Release/
+	printf '#!%s\nrequire("../js/shim/main.js");\n' "$(NODE)" > build/bin/containerd-shim-runsc-ts-v1
+	chmod 755 build/bin/containerd-shim-runsc-ts-v1
+	ln -sf ../Release/runsc-ts-sentry build/bin/runsc-ts-sentry
+	@touch $@
+
+# test runs the unit tests (tap) and the integration tests (a private containerd), then the totals.
+test: build
+	@rm -f build/test-totals.json
+	@node build/js/integration/summary.js --accumulate build/test-totals.json --jobs 2 $(UNIT_TESTS) || true
+	@node build/js/integration/summary.js --accumulate build/test-totals.json --final --jobs 1 $(IT_TESTS)
+
+demo: build
+	node build/js/integration/demo.js
+
+bench: build
+	node build/js/bench/bench.js
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib/runsc-ts $(DESTDIR)$(PREFIX)/bin
+	rm -rf $(DESTDIR)$(PREFIX)/lib/runsc-ts/*
+	cp -r build/js build/Release $(DESTDIR)$(PREFIX)/lib/runsc-ts/
+	cp package.json package-lock.json $(DESTDIR)$(PREFIX)/lib/runsc-ts/
+	cd $(DESTDIR)$(PREFIX)/lib/runsc-ts && npm ci --omit=dev --no-audit --no-fund --loglevel=error </dev/null
+	install -d $(DESTDIR)$(PREFIX)/lib/runsc-ts/bin
+	printf '#!%s\nrequire("../js/shim/main.js");\n' "$(NODE)" > $(DESTDIR)$(PREFIX)/lib/runsc-ts/bin/containerd-shim-runsc-ts-v1
+	chmod 755 $(DESTDIR)$(PREFIX)/lib/runsc-ts/bin/containerd-shim-runsc-ts-v1
+	ln -sf ../lib/runsc-ts/bin/containerd-shim-runsc-ts-v1 $(DESTDIR)$(PREFIX)/bin/containerd-shim-runsc-ts-v1
+	ln -sf ../lib/runsc-ts/Release/runsc-ts-sentry $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/containerd-shim-runsc-ts-v1 $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry
+	rm -rf $(DESTDIR)$(PREFIX)/lib/runsc-ts
+
+clean:
+	rm -rf build shim/gen sentry-native/build .deps-stamp

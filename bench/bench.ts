@@ -1,0 +1,156 @@
+// `make bench`: runsc-ts side by side with runc on one private containerd, in one run, printed as
+// medians and ratios (only ratios measured together mean anything across machines).
+import * as fs from 'fs';
+import { Containerd, RUNC_RUNTIME, RUNSC_TS_RUNTIME, startContainerd } from '../integration/containerd';
+import { BUSYBOX_IMAGE, importImage } from '../integration/image';
+import { uniqueId, waitFor } from '../integration/helpers';
+
+const RUNS = Number(process.env.BENCH_RUNS || 10);
+const IDLE_MAX = 10;
+
+interface Row {
+  name: string;
+  unit: string;
+  runc: number;
+  runscTs: number;
+  target?: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function timed(f: () => Promise<void>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await f();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+async function mustCtr(cd: Containerd, args: string[]): Promise<string> {
+  const r = await cd.ctr(args, { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`ctr ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** runRm times `ctr run --rm IMAGE id true`. */
+async function runRm(cd: Containerd, runtime: string): Promise<number> {
+  const id = uniqueId('bench-rm');
+  return timed(() => mustCtr(cd, ['run', '--rm', '--runtime', runtime, BUSYBOX_IMAGE, id, 'true']).then(() => undefined));
+}
+
+async function removeTask(cd: Containerd, id: string): Promise<void> {
+  await cd.ctr(['task', 'kill', '-s', '9', id], { timeoutMs: 20_000 });
+  await waitFor(() => cd.ctr(['task', 'delete', id], { timeoutMs: 20_000 }), (r) => r.code === 0 || /not found/.test(r.stderr), 10_000, 50);
+  await cd.ctr(['container', 'delete', id], { timeoutMs: 20_000 });
+}
+
+/** runDetached times `ctr run -d` until the task is RUNNING, then times an exec of `true`. */
+async function runDetachedAndExec(cd: Containerd, runtime: string): Promise<[number, number]> {
+  const id = uniqueId('bench-d');
+  try {
+    const start = await timed(async () => {
+      await mustCtr(cd, ['run', '-d', '--runtime', runtime, BUSYBOX_IMAGE, id, 'sleep', '1000']);
+      await waitFor(() => cd.ctr(['task', 'ls']), (r) => new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, 'm').test(r.stdout), 10_000, 5);
+    });
+    const exec = await timed(() => mustCtr(cd, ['task', 'exec', '--exec-id', 'x', id, 'true']).then(() => undefined));
+    return [start, exec];
+  } finally {
+    await removeTask(cd, id);
+  }
+}
+
+function pss(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function runtimePids(names: string[]): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const comm = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').slice(0, 2).join(' ');
+      if (names.some((n) => comm.includes(n))) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** idlePss starts n idle containers and returns the runtime's total PSS (kB) with them running. */
+async function idlePss(cd: Containerd, runtime: string, n: number, names: string[]): Promise<number> {
+  const ids: string[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const id = uniqueId('bench-idle');
+      ids.push(id);
+      await mustCtr(cd, ['run', '-d', '--runtime', runtime, BUSYBOX_IMAGE, id, 'sleep', '1000']);
+    }
+    await new Promise((r) => setTimeout(r, 1500)); // let start-up garbage settle
+    return runtimePids(names).reduce((s, p) => s + pss(p), 0);
+  } finally {
+    for (const id of ids) await removeTask(cd, id);
+  }
+}
+
+function fmt(n: number, unit: string): string {
+  return unit === 'MB' ? `${(n / 1024).toFixed(1)} MB` : `${n.toFixed(1)} ms`;
+}
+
+async function main(): Promise<void> {
+  const cd = await startContainerd({ label: 'bench' });
+  try {
+    await importImage(cd);
+    const rm = { runc: [] as number[], ts: [] as number[] };
+    const det = { runc: [] as number[], ts: [] as number[] };
+    const ex = { runc: [] as number[], ts: [] as number[] };
+    // Warm both paths once, then interleave so drift hits both runtimes alike.
+    await runRm(cd, RUNC_RUNTIME);
+    await runRm(cd, RUNSC_TS_RUNTIME);
+    for (let i = 0; i < RUNS; i++) {
+      rm.runc.push(await runRm(cd, RUNC_RUNTIME));
+      rm.ts.push(await runRm(cd, RUNSC_TS_RUNTIME));
+      const [a, b] = await runDetachedAndExec(cd, RUNC_RUNTIME);
+      det.runc.push(a);
+      ex.runc.push(b);
+      const [c, d] = await runDetachedAndExec(cd, RUNSC_TS_RUNTIME);
+      det.ts.push(c);
+      ex.ts.push(d);
+    }
+    const runcNames = ['containerd-shim-runc-v2'];
+    const tsNames = ['containerd-shim-runsc-ts-v1', 'runsc-ts-sentry'];
+    const runc1 = await idlePss(cd, RUNC_RUNTIME, 1, runcNames);
+    const runcN = await idlePss(cd, RUNC_RUNTIME, IDLE_MAX, runcNames);
+    const ts1 = await idlePss(cd, RUNSC_TS_RUNTIME, 1, tsNames);
+    const tsN = await idlePss(cd, RUNSC_TS_RUNTIME, IDLE_MAX, tsNames);
+    const rows: Row[] = [
+      { name: 'ctr run --rm busybox true', unit: 'ms', runc: median(rm.runc), runscTs: median(rm.ts), target: '≤ 1.25×' },
+      { name: 'ctr run -d until RUNNING', unit: 'ms', runc: median(det.runc), runscTs: median(det.ts), target: '≤ 1.25×' },
+      { name: 'ctr task exec true', unit: 'ms', runc: median(ex.runc), runscTs: median(ex.ts), target: '≤ 1.25×' },
+      { name: 'PSS of runtime, 1 idle container', unit: 'MB', runc: runc1, runscTs: ts1 },
+      { name: `PSS of runtime, ${IDLE_MAX} idle containers`, unit: 'MB', runc: runcN, runscTs: tsN },
+      { name: 'marginal PSS per idle container', unit: 'MB', runc: (runcN - runc1) / (IDLE_MAX - 1), runscTs: (tsN - ts1) / (IDLE_MAX - 1), target: '≤ 12 MB' },
+    ];
+    const w = Math.max(...rows.map((r) => r.name.length));
+    console.log(`\nrunsc-ts vs runc (medians of ${RUNS} interleaved runs; same machine, same containerd)\n`);
+    console.log(`${'measure'.padEnd(w)}  ${'runc'.padStart(10)}  ${'runsc-ts'.padStart(10)}  ${'ratio'.padStart(7)}  target`);
+    for (const r of rows) {
+      const ratio = r.runc > 0 ? `${(r.runscTs / r.runc).toFixed(2)}×` : '-';
+      console.log(`${r.name.padEnd(w)}  ${fmt(r.runc, r.unit).padStart(10)}  ${fmt(r.runscTs, r.unit).padStart(10)}  ${ratio.padStart(7)}  ${r.target ?? ''}`);
+    }
+  } finally {
+    await cd.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

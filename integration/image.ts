@@ -1,0 +1,271 @@
+// Builds a busybox OCI image archive from the host's static /bin/busybox (no docker, no network)
+// and imports it into a containerd; the archive is cached by content under build/.
+import { execFileSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import { Containerd, REPO_DIR } from './containerd';
+
+/** BUSYBOX_IMAGE is the reference the imported busybox image gets in containerd. */
+export const BUSYBOX_IMAGE = 'docker.io/library/busybox:runsc-ts';
+
+/** BUSYBOX_BINARY is the static busybox on the host that the image is made from. */
+export const BUSYBOX_BINARY = '/bin/busybox';
+
+// Bump when the image layout changes, so cached archives are rebuilt.
+const FORMAT_VERSION = 'runsc-ts-busybox-image-v1';
+
+// A fixed mtime keeps the archive byte-for-byte reproducible (2000-01-01T00:00:00Z).
+const MTIME = 946684800;
+
+/** TarEntry is one member of a tar archive written by `tar()`. */
+export interface TarEntry {
+  name: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  uid?: number;
+  gid?: number;
+  data?: Buffer;
+  linkname?: string;
+}
+
+// Writes `value` as a NUL-terminated, zero-padded octal number filling `len` bytes.
+function writeOctal(header: Buffer, offset: number, len: number, value: number): void {
+  const digits = value.toString(8).padStart(len - 1, '0');
+  if (digits.length > len - 1) throw new Error(`tar: value ${value} does not fit in ${len} bytes`);
+  header.write(digits + '\0', offset, len, 'ascii');
+}
+
+// Splits a long name into ustar prefix (155) and name (100) at a slash.
+function splitName(name: string): [string, string] {
+  if (Buffer.byteLength(name) <= 100) return ['', name];
+  for (let i = name.length - 1; i > 0; i--) {
+    if (name[i] !== '/') continue;
+    const prefix = name.slice(0, i);
+    const rest = name.slice(i + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest !== '') return [prefix, rest];
+  }
+  throw new Error(`tar: name too long: ${name}`);
+}
+
+// Builds the 512-byte ustar header of one entry.
+function tarHeader(e: TarEntry, size: number): Buffer {
+  const h = Buffer.alloc(512, 0);
+  const name = e.type === 'dir' && !e.name.endsWith('/') ? e.name + '/' : e.name;
+  const [prefix, short] = splitName(name);
+  h.write(short, 0, 100, 'utf8');
+  writeOctal(h, 100, 8, e.mode & 0o7777);
+  writeOctal(h, 108, 8, e.uid ?? 0);
+  writeOctal(h, 116, 8, e.gid ?? 0);
+  writeOctal(h, 124, 12, size);
+  writeOctal(h, 136, 12, MTIME);
+  h.fill(0x20, 148, 156); // checksum field counts as spaces while summing
+  h.write(e.type === 'file' ? '0' : e.type === 'symlink' ? '2' : '5', 156, 1, 'ascii');
+  if (e.linkname !== undefined) {
+    if (Buffer.byteLength(e.linkname) > 100) throw new Error(`tar: link target too long: ${e.linkname}`);
+    h.write(e.linkname, 157, 100, 'utf8');
+  }
+  h.write('ustar\0', 257, 6, 'ascii');
+  h.write('00', 263, 2, 'ascii');
+  h.write((e.uid ?? 0) === 0 ? 'root' : '', 265, 32, 'ascii');
+  h.write((e.gid ?? 0) === 0 ? 'root' : '', 297, 32, 'ascii');
+  writeOctal(h, 329, 8, 0);
+  writeOctal(h, 337, 8, 0);
+  h.write(prefix, 345, 155, 'utf8');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+  return h;
+}
+
+/** tar serialises entries, in the order given, as an uncompressed ustar archive. */
+export function tar(entries: TarEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const data = e.type === 'file' ? e.data ?? Buffer.alloc(0) : Buffer.alloc(0);
+    parts.push(tarHeader(e, data.length), data);
+    const pad = (512 - (data.length % 512)) % 512;
+    if (pad) parts.push(Buffer.alloc(pad, 0));
+  }
+  parts.push(Buffer.alloc(1024, 0));
+  return Buffer.concat(parts);
+}
+
+function sha256(b: Buffer | string): string {
+  return crypto.createHash('sha256').update(b).digest('hex');
+}
+
+// Lists the applets of the host busybox (`busybox --list`).
+function busyboxApplets(binary: string): string[] {
+  const out = execFileSync(binary, ['--list'], { encoding: 'utf8' });
+  const names = out.split('\n').map((s) => s.trim()).filter((s) => s !== '' && s !== 'busybox' && !s.includes('/'));
+  return [...new Set(names)].sort();
+}
+
+/** busyboxLayerEntries returns the files of the single image layer, in archive order. */
+export function busyboxLayerEntries(busybox: Buffer, applets: string[]): TarEntry[] {
+  const text = (s: string): Buffer => Buffer.from(s, 'utf8');
+  const dir = (name: string, mode = 0o755, uid = 0, gid = 0): TarEntry => ({ name, type: 'dir', mode, uid, gid });
+  const entries: TarEntry[] = [
+    dir('bin'),
+    { name: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },
+    ...applets.map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', mode: 0o777, linkname: 'busybox' })),
+    dir('dev'),
+    dir('etc'),
+    {
+      name: 'etc/group',
+      type: 'file',
+      mode: 0o644,
+      data: text('root:x:0:\nnogroup:x:65534:\nuser:x:1000:\n'),
+    },
+    {
+      name: 'etc/passwd',
+      type: 'file',
+      mode: 0o644,
+      data: text(
+        'root:x:0:0:root:/root:/bin/sh\n' +
+          'nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' +
+          'user:x:1000:1000::/home/user:/bin/sh\n',
+      ),
+    },
+    dir('home'),
+    dir('home/user', 0o755, 1000, 1000),
+    dir('proc'),
+    dir('root', 0o700),
+    dir('run'),
+    dir('sys'),
+    dir('tmp', 0o1777),
+    dir('var'),
+  ];
+  return entries;
+}
+
+/** ImageArchive describes a built OCI archive: its path and the digests inside it. */
+export interface ImageArchive {
+  path: string;
+  manifestDigest: string;
+  configDigest: string;
+  layerDigest: string;
+}
+
+// Builds the OCI image layout archive in memory.
+function buildArchive(busybox: Buffer, applets: string[]): { archive: Buffer; info: Omit<ImageArchive, 'path'> } {
+  const layerTar = tar(busyboxLayerEntries(busybox, applets));
+  const layerGz = zlib.gzipSync(layerTar, { level: 9 });
+  const diffId = `sha256:${sha256(layerTar)}`;
+  const layerDigest = `sha256:${sha256(layerGz)}`;
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      created: new Date(MTIME * 1000).toISOString(),
+      config: {
+        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        Cmd: ['sh'],
+      },
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+      history: [{ created: new Date(MTIME * 1000).toISOString(), created_by: `${FORMAT_VERSION} from ${BUSYBOX_BINARY}` }],
+    }),
+  );
+  const configDigest = `sha256:${sha256(config)}`;
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layerGz.length }],
+    }),
+  );
+  const manifestDigest = `sha256:${sha256(manifest)}`;
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: manifestDigest,
+          size: manifest.length,
+          platform: { architecture: 'amd64', os: 'linux' },
+          annotations: {
+            'io.containerd.image.name': BUSYBOX_IMAGE,
+            'org.opencontainers.image.ref.name': BUSYBOX_IMAGE.slice(BUSYBOX_IMAGE.lastIndexOf(':') + 1),
+          },
+        },
+      ],
+    }),
+  );
+  const blob = (digest: string, data: Buffer): TarEntry => ({
+    name: `blobs/sha256/${digest.slice('sha256:'.length)}`,
+    type: 'file',
+    mode: 0o644,
+    data,
+  });
+  const archive = tar([
+    { name: 'blobs', type: 'dir', mode: 0o755 },
+    { name: 'blobs/sha256', type: 'dir', mode: 0o755 },
+    blob(configDigest, config),
+    blob(layerDigest, layerGz),
+    blob(manifestDigest, manifest),
+    { name: 'index.json', type: 'file', mode: 0o644, data: index },
+    { name: 'oci-layout', type: 'file', mode: 0o644, data: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },
+  ]);
+  return { archive, info: { manifestDigest, configDigest, layerDigest } };
+}
+
+/** IMAGE_CACHE_DIR is where built image archives are cached between runs. */
+export const IMAGE_CACHE_DIR = path.join(REPO_DIR, 'build', 'integration', 'images');
+
+/**
+ * buildBusyboxImage writes (or reuses) the busybox OCI archive in `dir` and returns its path;
+ * the file name carries a hash of the busybox binary and the format version.
+ */
+export async function buildBusyboxImage(dir: string = IMAGE_CACHE_DIR): Promise<string> {
+  const file = path.join(dir, archiveName(await fs.promises.readFile(BUSYBOX_BINARY), busyboxApplets(BUSYBOX_BINARY)));
+  if (fs.existsSync(file)) return file;
+  return (await buildBusyboxArchive(dir)).path;
+}
+
+// Names the archive after everything that goes into it, so a cached file is always current.
+function archiveName(busybox: Buffer, applets: string[]): string {
+  const key = sha256(Buffer.concat([Buffer.from(FORMAT_VERSION + '\0' + BUSYBOX_IMAGE + '\0' + applets.join(',') + '\0'), busybox]));
+  return `busybox-oci-${key.slice(0, 16)}.tar`;
+}
+
+/** buildBusyboxArchive builds the archive (rewriting the cached file only if it differs) and returns its digests. */
+export async function buildBusyboxArchive(dir: string = IMAGE_CACHE_DIR): Promise<ImageArchive> {
+  const busybox = await fs.promises.readFile(BUSYBOX_BINARY);
+  const applets = busyboxApplets(BUSYBOX_BINARY);
+  const file = path.join(dir, archiveName(busybox, applets));
+  const { archive, info } = buildArchive(busybox, applets);
+  try {
+    const existing = await fs.promises.readFile(file);
+    if (existing.equals(archive)) return { path: file, ...info };
+  } catch {
+    // not cached yet
+  }
+  await fs.promises.mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.promises.writeFile(tmp, archive);
+  await fs.promises.rename(tmp, file);
+  return { path: file, ...info };
+}
+
+/**
+ * importImage imports the busybox archive into `cd` (building it if needed) under `ref`
+ * (default BUSYBOX_IMAGE) and checks that `ctr images ls` lists it.
+ */
+export async function importImage(cd: Containerd, ref: string = BUSYBOX_IMAGE): Promise<void> {
+  const archive = await buildBusyboxImage();
+  const imp = await cd.ctr(['images', 'import', archive], { timeoutMs: 60_000 });
+  if (imp.code !== 0) throw new Error(`importing ${archive} as ${ref}: ctr exited ${imp.code}: ${imp.stderr.trim()}`);
+  if (ref !== BUSYBOX_IMAGE) {
+    const tag = await cd.ctr(['images', 'tag', '--force', BUSYBOX_IMAGE, ref], { timeoutMs: 30_000 });
+    if (tag.code !== 0) throw new Error(`tagging ${BUSYBOX_IMAGE} as ${ref}: ${tag.stderr.trim()}`);
+  }
+  const ls = await cd.ctr(['images', 'ls', '-q'], { timeoutMs: 30_000 });
+  if (ls.code !== 0 || !ls.stdout.split('\n').includes(ref)) {
+    throw new Error(`importing ${archive}: image ${ref} not listed after import: ${ls.stdout.trim()} ${ls.stderr.trim()}`);
+  }
+}

@@ -1,0 +1,23 @@
+# node-gyp build of runsc-ts's native parts: the sentry executable and the shim's addon.
+{
+  "target_defaults": {
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fstack-protector-strong",
+                  "-fvisibility=hidden", "-D_GNU_SOURCE", "-O2"],
+    "include_dirs": ["common"]
+  },
+  "targets": [
+    {
+      "target_name": "runsc-ts-sentry",
+      "type": "executable",
+      "sources": ["<!@(ls -1 sentry/*.cc common/*.cc 2>/dev/null)"],
+      "libraries": ["-lseccomp"]
+    },
+    {
+      "target_name": "runsc_ts_native",
+      "sources": ["<!@(ls -1 addon/*.cc)"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"]
+    }
+  ]
+}

@@ -1,0 +1,83 @@
+// runsc-ts-sentry: flags, the sandbox namespaces (PID, IPC, UTS), SIGCHLD via signalfd, and then
+// the Sentry's event loop. Usage: runsc-ts-sentry --control-fd N [--id SANDBOX_ID] [--debug]
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+
+#include <string>
+
+#include "log.h"
+#include "sentry.h"
+#include "unique_fd.h"
+
+namespace {
+
+struct Flags {
+  int control_fd = -1;
+  std::string id = "sandbox";
+  bool debug = false;
+};
+
+bool ParseFlags(int argc, char** argv, Flags* f) {
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--debug") {
+      f->debug = true;
+    } else if ((a == "--control-fd" || a == "--id") && i + 1 < argc) {
+      std::string v = argv[++i];
+      if (a == "--id") f->id = v;
+      else f->control_fd = atoi(v.c_str());
+    } else if (a.rfind("--control-fd=", 0) == 0) {
+      f->control_fd = atoi(a.c_str() + 13);
+    } else if (a.rfind("--id=", 0) == 0) {
+      f->id = a.substr(5);
+    } else {
+      return false;
+    }
+  }
+  return f->control_fd >= 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  if (!ParseFlags(argc, argv, &flags)) {
+    fprintf(stderr, "usage: runsc-ts-sentry --control-fd N [--id SANDBOX_ID] [--debug]\n");
+    return 2;
+  }
+  logging::Init("runsc-ts-sentry", flags.debug);
+
+  // Die with the shim; adopt orphans of our own children (processes outside the sandbox's
+  // PID namespace never are, but setup children that lose their parent are).
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+    logging::Error("prctl: %s", strerror(errno));
+    return 1;
+  }
+  // Our own children go into the new PID namespace: the first container's init is its PID 1.
+  if (unshare(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+    logging::Error("creating the sandbox namespaces: %s", strerror(errno));
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);  // children reset it before exec
+
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &chld, nullptr) < 0) {
+    logging::Error("sigprocmask: %s", strerror(errno));
+    return 1;
+  }
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    logging::Error("signalfd: %s", strerror(errno));
+    return 1;
+  }
+  Sentry sentry(flags.id, unique_fd(flags.control_fd), unique_fd(sfd));
+  return sentry.Run();
+}

@@ -1,0 +1,292 @@
+// The control API methods (protos/sentry/control.proto): each decodes its request, checks the
+// container and process state, and answers at once or keeps the stream for a deferred reply.
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "messages.h"
+#include "procfs.h"
+#include "sentry.h"
+#include "setup_channel.h"
+#include "sys.h"
+
+namespace {
+
+const char kService[] = "runsc_ts.sentry.v1.Sentry";
+
+Status NotFoundContainer(const std::string& id) { return Status(kNotFound, "container " + id + " not found"); }
+
+const char* PhaseName(const Proc& p) {
+  if (p.exited) return "stopped";
+  switch (p.phase) {
+    case Proc::Phase::kSetup: return "creating";
+    case Proc::Phase::kCreated: return "created";
+    case Proc::Phase::kStarting: return "starting";
+    case Proc::Phase::kRunning: return "running";
+  }
+  return "unknown";
+}
+
+Status ValidateProcess(const msg::Process& p) {
+  if (p.args.empty()) return Status(kInvalidArgument, "process args must not be empty");
+  if (!p.cwd.empty() && p.cwd[0] != '/') return Status(kInvalidArgument, "cwd \"" + p.cwd + "\" is not an absolute path");
+  return Status();
+}
+
+}  // namespace
+
+void Sentry::Dispatch(uint32_t stream, const std::string& service, const std::string& method,
+                      const std::string& payload) {
+  logging::Debug("control: stream %u: %s", stream, method.c_str());
+  if (service != kService) {
+    control_->ReplyError(stream, Status(kUnimplemented, "service " + service));
+    return;
+  }
+  if (method == "CreateContainer") return CreateContainer(stream, payload);
+  if (method == "StartContainer") return StartContainer(stream, payload);
+  if (method == "Exec") return Exec(stream, payload);
+  if (method == "Signal") return Signal(stream, payload);
+  if (method == "Wait") return Wait(stream, payload);
+  if (method == "Processes") return Processes(stream, payload);
+  if (method == "ResizePty") return ResizePty(stream, payload);
+  if (method == "CloseStdin") return CloseStdin(stream, payload);
+  if (method == "DestroyContainer") return DestroyContainer(stream, payload);
+  if (method == "Shutdown") return Shutdown(stream);
+  control_->ReplyError(stream, Status(kUnimplemented, "method " + method));
+}
+
+bool Sentry::TakeStdio(const msg::Stdio& stdio, unique_fd out[3], Status* err) {
+  bool want[3] = {stdio.has_stdin, stdio.has_stdout, stdio.has_stderr};
+  size_t wanted = static_cast<size_t>(want[0]) + want[1] + want[2];
+  size_t queued = control_->QueuedFds();
+  if (queued < wanted) {
+    for (size_t i = 0; i < queued; i++) control_->TakeFd();  // closed: they belong to this request
+    *err = Status(kInvalidArgument, "request declares " + std::to_string(wanted) + " stdio fds but " +
+                                        std::to_string(queued) + " were received");
+    return false;
+  }
+  for (int i = 0; i < 3; i++)
+    if (want[i]) out[i] = control_->TakeFd();
+  return true;
+}
+
+void Sentry::CreateContainer(uint32_t stream, const std::string& payload) {
+  msg::CreateContainerRequest req;
+  if (!msg::Decode(payload, &req)) {
+    control_->ReplyError(stream, Status(kInvalidArgument, "malformed CreateContainerRequest"));
+    return;
+  }
+  unique_fd stdio[3];
+  Status err;
+  if (!TakeStdio(req.process.stdio, stdio, &err)) return control_->ReplyError(stream, err);
+  const std::string& id = req.container_id;
+  if (id.empty()) return control_->ReplyError(stream, Status(kInvalidArgument, "container id must not be empty"));
+  if (shutting_down_) return control_->ReplyError(stream, Status(kFailedPrecondition, "the sentry is shutting down"));
+  if (FindContainer(id)) return control_->ReplyError(stream, Status(kAlreadyExists, "container " + id + " already exists"));
+  if (req.spec.rootfs.empty() || req.spec.rootfs[0] != '/')
+    return control_->ReplyError(stream, Status(kInvalidArgument, "rootfs \"" + req.spec.rootfs + "\" is not an absolute path"));
+  Status valid = ValidateProcess(req.process);
+  if (!valid.ok()) return control_->ReplyError(stream, valid);
+  for (const msg::Namespace& ns : req.spec.namespaces) {
+    if (ns.type == "user")
+      return control_->ReplyError(stream, Status(kInvalidArgument, "user namespaces are not supported yet"));
+    if (ns.type != "pid" && ns.type != "network" && ns.type != "ipc" && ns.type != "uts" && ns.type != "mount" &&
+        ns.type != "cgroup" && ns.type != "time")
+      return control_->ReplyError(stream, Status(kInvalidArgument, "unknown namespace type \"" + ns.type + "\""));
+  }
+
+  auto c = std::make_unique<Container>();
+  c->id = id;
+  for (const msg::Trap& t : req.spec.seccomp.traps) c->traps[t.name] = t;
+  c->spec = std::move(req.spec);
+  auto proc = std::make_unique<Proc>();
+  proc->is_init = true;
+  proc->spec = std::move(req.process);
+  proc->has_pending = true;
+  proc->pending_stream = stream;
+  Container* raw = c.get();
+  containers_[id] = std::move(c);
+  Status spawned = Spawn(raw, std::move(proc), stdio);
+  if (!spawned.ok()) {
+    containers_.erase(id);
+    control_->ReplyError(stream, Status(spawned.code, "creating container " + id + ": " + spawned.message));
+  }
+}
+
+void Sentry::StartContainer(uint32_t stream, const std::string& payload) {
+  msg::StartContainerRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed StartContainerRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  Proc* p = c->Init();
+  if (!p || p->exited || p->phase != Proc::Phase::kCreated || c->destroying)
+    return control_->ReplyError(stream, Status(kFailedPrecondition, std::string("cannot start container in ") +
+                                                                      (p ? PhaseName(*p) : "unknown") + " state"));
+  char start = setup_channel::kStart;
+  if (send(p->channel.get(), &start, 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)
+    return control_->ReplyError(stream, Status(kInternal, "starting container " + c->id + ": " + sys::ErrnoText(errno)));
+  p->phase = Proc::Phase::kStarting;
+  p->has_pending = true;
+  p->pending_stream = stream;
+}
+
+void Sentry::Exec(uint32_t stream, const std::string& payload) {
+  msg::ExecRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed ExecRequest"));
+  unique_fd stdio[3];
+  Status err;
+  if (!TakeStdio(req.process.stdio, stdio, &err)) return control_->ReplyError(stream, err);
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  if (req.exec_id.empty()) return control_->ReplyError(stream, Status(kInvalidArgument, "exec id must not be empty"));
+  Status valid = ValidateProcess(req.process);
+  if (!valid.ok()) return control_->ReplyError(stream, valid);
+  for (auto& kv : c->procs)
+    if (kv.second->exec_id == req.exec_id && !kv.second->exited)
+      return control_->ReplyError(stream, Status(kAlreadyExists, "exec " + req.exec_id + " already exists"));
+  Proc* init = c->Init();
+  if (!init || init->exited || init->phase != Proc::Phase::kRunning || c->destroying || !c->mnt_ns)
+    return control_->ReplyError(stream, Status(kFailedPrecondition, "cannot exec in a container in " +
+                                                                      std::string(init ? PhaseName(*init) : "unknown") + " state"));
+  auto proc = std::make_unique<Proc>();
+  proc->exec_id = req.exec_id;
+  proc->spec = std::move(req.process);
+  proc->has_pending = true;
+  proc->pending_stream = stream;
+  Status spawned = Spawn(c, std::move(proc), stdio);
+  if (!spawned.ok())
+    control_->ReplyError(stream, Status(spawned.code, "exec " + req.exec_id + ": " + spawned.message));
+}
+
+void Sentry::Signal(uint32_t stream, const std::string& payload) {
+  msg::SignalRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed SignalRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  int sig = static_cast<int>(req.signal);
+  if (sig < 0 || sig >= NSIG) return control_->ReplyError(stream, Status(kInvalidArgument, "invalid signal " + std::to_string(sig)));
+
+  if (req.mode == msg::kSignalAll) {
+    if (sig == SIGKILL) {
+      // Killed tasks cannot fork; tasks forked before the kill are killed as they arrive.
+      KillAll(c);
+      control_->Reply(stream, "");
+      return;
+    }
+    c->pending_signals.push_back(PendingSignal{sig, stream});
+    c->freezing = true;
+    for (pid_t tid : table_.TasksOf(c->id)) tracer_.Interrupt(*table_.Find(tid));
+    CheckFreezes();
+    return;
+  }
+  if (req.mode != msg::kSignalProcess)
+    return control_->ReplyError(stream, Status(kInvalidArgument, "invalid signal mode " + std::to_string(req.mode)));
+
+  pid_t pid = req.pid == 0 ? c->init_pid : static_cast<pid_t>(req.pid);
+  Proc* p = c->FindProc(pid);
+  if (p) {
+    if (p->exited) return control_->ReplyError(stream, Status(kNotFound, "process already finished"));
+  } else {
+    Task* t = table_.Find(pid);
+    if (!t || !t->assigned || t->container_id != c->id || t->tid != t->tgid)
+      return control_->ReplyError(stream, Status(kNotFound, "process " + std::to_string(pid) + " not found"));
+  }
+  if (kill(pid, sig) < 0) {
+    if (errno == ESRCH) return control_->ReplyError(stream, Status(kNotFound, "process already finished"));
+    return control_->ReplyError(stream, Status(kUnknown, "kill " + std::to_string(pid) + ": " + sys::ErrnoText(errno)));
+  }
+  control_->Reply(stream, "");
+}
+
+void Sentry::Wait(uint32_t stream, const std::string& payload) {
+  msg::WaitRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed WaitRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  Proc* p = c->FindProc(static_cast<pid_t>(req.pid));
+  if (!p) return control_->ReplyError(stream, Status(kNotFound, "process " + std::to_string(req.pid) + " not found"));
+  if (p->exit_published) {
+    control_->Reply(stream, msg::EncodeWaitResponse(static_cast<uint32_t>(p->exit_status), p->exited_at.tv_sec,
+                                                    static_cast<int32_t>(p->exited_at.tv_nsec)));
+    return;
+  }
+  p->waiters.push_back(stream);
+}
+
+void Sentry::Processes(uint32_t stream, const std::string& payload) {
+  msg::ProcessesRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed ProcessesRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  std::vector<msg::ProcessInfo> out;
+  for (pid_t pid : table_.LeadersOf(c->id)) {
+    Task* t = table_.Find(pid);
+    msg::ProcessInfo info;
+    info.pid = static_cast<uint32_t>(pid);
+    info.sandbox_pid = procfs::SandboxPid(pid);
+    if (info.sandbox_pid == 0) continue;  // gone in the meantime
+    pid_t ppid = procfs::ParentPid(pid);
+    if (ppid > 0 && table_.Find(ppid)) {
+      info.ppid = static_cast<uint32_t>(ppid);
+      info.sandbox_ppid = procfs::SandboxPid(ppid);
+    }
+    info.exec_id = t->exec_id;
+    info.cmd = procfs::Comm(pid);
+    out.push_back(std::move(info));
+  }
+  control_->Reply(stream, msg::EncodeProcessesResponse(out));
+}
+
+void Sentry::ResizePty(uint32_t stream, const std::string& payload) {
+  msg::ResizePtyRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed ResizePtyRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  Proc* p = c->FindProc(static_cast<pid_t>(req.pid));
+  if (!p) return control_->ReplyError(stream, Status(kNotFound, "process " + std::to_string(req.pid) + " not found"));
+  if (p->tty && !p->exited) {
+    int e = p->tty->Resize(req.width, req.height);
+    if (e != 0) return control_->ReplyError(stream, Status(kUnknown, "resizing the terminal: " + sys::ErrnoText(e)));
+  }
+  control_->Reply(stream, "");
+}
+
+void Sentry::CloseStdin(uint32_t stream, const std::string& payload) {
+  msg::CloseStdinRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed CloseStdinRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  Proc* p = c->FindProc(static_cast<pid_t>(req.pid));
+  if (!p) return control_->ReplyError(stream, Status(kNotFound, "process " + std::to_string(req.pid) + " not found"));
+  if (p->tty) p->tty->CloseStdin();
+  control_->Reply(stream, "");
+}
+
+void Sentry::DestroyContainer(uint32_t stream, const std::string& payload) {
+  msg::DestroyContainerRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed DestroyContainerRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->Reply(stream, "");  // idempotent
+  c->destroying = true;
+  c->destroy_waiters.push_back(stream);
+  for (auto& kv : c->procs) {
+    Proc* p = kv.second.get();
+    if (p->has_pending && p->phase == Proc::Phase::kSetup)
+      ReplyPending(p, Status(kFailedPrecondition, "container " + c->id + " was destroyed during setup"), "");
+    if (p->phase == Proc::Phase::kStarting) ReplyPending(p, Status(kFailedPrecondition, "container " + c->id + " was destroyed"), "");
+  }
+  KillAll(c);
+  CheckDestroys();
+}
+
+void Sentry::Shutdown(uint32_t stream) {
+  logging::Info("sandbox %s: shutdown requested", sandbox_id_.c_str());
+  shutting_down_ = true;
+  for (auto& kv : containers_) KillAll(kv.second.get());
+  control_->Reply(stream, "");
+  // A task stuck in the kernel must not keep us forever; the rest dies with us (EXITKILL).
+  if (!exit_deadline_) exit_deadline_ = Clock::now() + std::chrono::seconds(10);
+  MaybeExit();
+}

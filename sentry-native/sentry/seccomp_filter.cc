@@ -1,0 +1,135 @@
+// The container's seccomp filter built with libseccomp (see seccomp_filter.h).
+#include "seccomp_filter.h"
+
+#include <seccomp.h>
+#include <string.h>
+
+#include <set>
+#include <vector>
+
+#include "sys.h"
+
+namespace seccomp_filter {
+namespace {
+
+// Filter owns a libseccomp context.
+class Filter {
+ public:
+  explicit Filter(uint32_t default_action) : ctx_(seccomp_init(default_action)) {}
+  ~Filter() {
+    if (ctx_) seccomp_release(ctx_);
+  }
+  Filter(const Filter&) = delete;
+  Filter& operator=(const Filter&) = delete;
+  scmp_filter_ctx get() const { return ctx_; }
+
+ private:
+  scmp_filter_ctx ctx_;
+};
+
+std::string RcText(int rc) { return sys::ErrnoText(-rc); }
+
+bool AddRule(scmp_filter_ctx ctx, const msg::SeccompRule& rule, int nr, const std::string& name,
+             std::string* err) {
+  std::vector<scmp_arg_cmp> cmps;
+  std::set<uint32_t> indexes;
+  bool repeated_index = false;
+  for (const msg::SeccompArg& a : rule.args) {
+    if (a.op < SCMP_CMP_NE || a.op > SCMP_CMP_MASKED_EQ) {
+      *err = "syscall " + name + ": invalid comparison operator " + std::to_string(a.op);
+      return false;
+    }
+    scmp_arg_cmp c = {a.index, static_cast<scmp_compare>(a.op), a.value, a.value_two};
+    cmps.push_back(c);
+    repeated_index = repeated_index || !indexes.insert(a.index).second;
+  }
+  int rc;
+  if (repeated_index) {
+    // libseccomp refuses two comparisons of one argument in a rule: add one rule per
+    // comparison, as runc does.
+    for (const scmp_arg_cmp& c : cmps) {
+      rc = seccomp_rule_add_array(ctx, rule.action, nr, 1, &c);
+      if (rc < 0) {
+        *err = "adding rule for syscall " + name + ": " + RcText(rc);
+        return false;
+      }
+    }
+    return true;
+  }
+  rc = seccomp_rule_add_array(ctx, rule.action, nr, static_cast<unsigned int>(cmps.size()),
+                              cmps.empty() ? nullptr : cmps.data());
+  if (rc < 0) {
+    *err = "adding rule for syscall " + name + ": " + RcText(rc);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Install(const msg::ContainerSpec& spec, std::string* err) {
+  const msg::Seccomp& sc = spec.seccomp;
+  if (!spec.has_seccomp && sc.traps.empty()) return true;
+  uint32_t default_action = spec.has_seccomp ? sc.default_action : SCMP_ACT_ALLOW;
+  // A Seccomp message that carries only traps (no OCI profile) leaves default_action at its
+  // proto3 zero, which is SCMP_ACT_KILL_THREAD: a filter killing every call is never meant.
+  if (spec.has_seccomp && default_action == SCMP_ACT_KILL_THREAD && sc.rules.empty()) default_action = SCMP_ACT_ALLOW;
+  Filter filter(default_action);
+  if (!filter.get()) {
+    *err = "invalid default action " + std::to_string(default_action);
+    return false;
+  }
+  scmp_filter_ctx ctx = filter.get();
+  // no_new_privs is the process spec's business, not libseccomp's.
+  int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  if (rc < 0) {
+    *err = "seccomp_attr_set: " + RcText(rc);
+    return false;
+  }
+  for (const std::string& arch : sc.architectures) {
+    uint32_t token = seccomp_arch_resolve_name(arch.c_str());
+    if (token == 0) {
+      *err = "unknown architecture " + arch;
+      return false;
+    }
+    rc = seccomp_arch_add(ctx, token);
+    if (rc < 0 && rc != -EEXIST) {
+      *err = "adding architecture " + arch + ": " + RcText(rc);
+      return false;
+    }
+  }
+  // A trapped syscall is decided by the sentry only: OCI rules for it are left out.
+  std::set<int> trapped;
+  for (const msg::Trap& t : sc.traps) {
+    int nr = seccomp_syscall_resolve_name(t.name.c_str());
+    if (nr != __NR_SCMP_ERROR) trapped.insert(nr);
+  }
+  for (const msg::SeccompRule& rule : sc.rules) {
+    if (rule.action == default_action) continue;
+    for (const std::string& name : rule.names) {
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: skipped, as runc does
+      if (trapped.count(nr)) continue;
+      if (!AddRule(ctx, rule, nr, name, err)) return false;
+    }
+  }
+  if (default_action != static_cast<uint32_t>(SCMP_ACT_TRACE(kTrapData))) {
+    for (int nr : trapped) {
+      rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(kTrapData), nr, 0);
+      if (rc < 0) {
+        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+        *err = std::string("adding trap for syscall ") + (name ? name : std::to_string(nr).c_str()) + ": " + RcText(rc);
+        free(name);
+        return false;
+      }
+    }
+  }
+  rc = seccomp_load(ctx);
+  if (rc < 0) {
+    *err = RcText(rc);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace seccomp_filter

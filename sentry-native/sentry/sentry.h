@@ -1,0 +1,88 @@
+// Sentry: the sandbox's control plane. Serves the control API, forks and sets up container
+// processes, traces them (ptrace platform), keeps the process table, and answers Waits. One
+// thread, one event loop; nothing ever blocks on a child.
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+
+#include "container.h"
+#include "control.h"
+#include "event_loop.h"
+#include "process_table.h"
+#include "ptrace_platform.h"
+#include "status.h"
+#include "unique_fd.h"
+
+// Sentry owns every container of one sandbox.
+class Sentry {
+ public:
+  Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld);
+  // Run serves until Shutdown or the control connection's EOF; returns the exit code.
+  int Run();
+
+ private:
+  // ---- control methods (methods.cc) ----
+  void Dispatch(uint32_t stream, const std::string& service, const std::string& method,
+                const std::string& payload);
+  void CreateContainer(uint32_t stream, const std::string& payload);
+  void StartContainer(uint32_t stream, const std::string& payload);
+  void Exec(uint32_t stream, const std::string& payload);
+  void Signal(uint32_t stream, const std::string& payload);
+  void Wait(uint32_t stream, const std::string& payload);
+  void Processes(uint32_t stream, const std::string& payload);
+  void ResizePty(uint32_t stream, const std::string& payload);
+  void CloseStdin(uint32_t stream, const std::string& payload);
+  void DestroyContainer(uint32_t stream, const std::string& payload);
+  void Shutdown(uint32_t stream);
+  // TakeStdio pops the fds a request's Stdio declares; false (and closes them) if missing.
+  bool TakeStdio(const msg::Stdio& stdio, unique_fd out[3], Status* err);
+
+  // ---- process lifecycle (lifecycle.cc) ----
+  // Spawn forks a child for proc that runs RunChild; registers it in the container.
+  Status Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3]);
+  void OnChannel(const std::string& cid, pid_t pid);
+  void OnReady(Container* c, Proc* p);
+  void OnSetupError(Container* c, Proc* p, const Status& status);
+  void OnChannelEof(Container* c, Proc* p);
+  void CloseChannel(Proc* p);
+  void ReplyPending(Proc* p, const Status& status, const std::string& payload);
+  void FailProc(Container* c, Proc* p, const Status& status);
+
+  // ---- tasks, exits, signals (sentry.cc) ----
+  void OnSigchld();
+  void DrainWaitStatuses();
+  void OnExit(pid_t pid, int status);
+  void PublishExit(const std::string& cid, pid_t pid);
+  void KillAll(Container* c);
+  void CheckFreezes();
+  void CheckDestroys();
+  void MaybeExit();
+  bool Alive(Container* c);
+  Container* FindContainer(const std::string& id);
+  Container* ContainerOfTask(const Task& t);
+  TrapVerdict DecideTrap(const Task& t, const std::string& name, long nr);
+  void AssignUnknown(Task& t);
+  void OnControlEof();
+
+  std::string sandbox_id_;
+  EventLoop loop_;
+  std::unique_ptr<ControlConnection> control_;
+  unique_fd control_fd_;
+  unique_fd sigchld_;
+  ProcessTable table_;
+  Tracer tracer_;
+  std::map<std::string, std::unique_ptr<Container>> containers_;
+  std::map<pid_t, std::string> children_;  // every forked child (init/exec) not reaped yet -> container
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> exit_deadline_;  // set when the shim is gone
+  bool drain_again_ = false;
+  bool shutting_down_ = false;
+  bool stop_ = false;
+};

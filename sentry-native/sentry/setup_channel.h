@@ -1,0 +1,19 @@
+// The setup channel: a SOCK_SEQPACKET socketpair between the sentry and one forked child
+// (container init or exec'd process). One message per packet, first byte = kind.
+//   child -> sentry: 'R' ready (waiting for start), 'M' pty master (fd as SCM_RIGHTS),
+//                    'E' <code byte> <text> setup or exec failed (the child then exits)
+//   sentry -> child: 'S' start (go on and exec)
+// The child's end is CLOEXEC, so EOF after 'S' means the exec succeeded.
+#pragma once
+
+namespace setup_channel {
+
+constexpr char kReady = 'R';
+constexpr char kMaster = 'M';
+constexpr char kError = 'E';
+constexpr char kStart = 'S';
+
+// kMaxMessage bounds one packet (error texts are short).
+constexpr int kMaxMessage = 4096;
+
+}  // namespace setup_channel

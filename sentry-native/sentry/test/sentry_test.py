@@ -1,0 +1,807 @@
+#!/usr/bin/env python3
+# Behaviour tests of runsc-ts-sentry on its own (run as root): spawns the sentry, builds a busybox
+# rootfs in a temp dir, and drives the control API through sentry_client. Cleans up after itself.
+#   python3 sentry-native/sentry/test/sentry_test.py [--binary PATH] [-k NAME_SUBSTRING] [-v]
+import argparse
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sentry_client import (MS_BIND, MS_RDONLY, MS_REC, RpcError, Sentry, default_mounts, mount_msg,  # noqa: E402
+                           process_msg, seccomp_msg, spec_msg, stdio_msg, trap_msg)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_BINARY = os.path.join(HERE, "..", "..", "build", "Release", "runsc-ts-sentry")
+APPLETS = ["sh", "echo", "sleep", "ps", "cat", "id", "hostname", "true", "false", "mount", "stty", "ls",
+           "kill", "grep", "wc", "umount", "test", "head", "readlink", "cut"]
+MARKER = "424242"  # sleeps of the tests use this duration, to find leftovers
+# Every capability the test (and so the sentry) holds: a container cannot get more.
+ALL_CAPS = int([l for l in open("/proc/self/status") if l.startswith("CapBnd:")][0].split()[1], 16)
+
+
+def make_rootfs(base):
+    root = os.path.join(base, "rootfs")
+    for d in ["bin", "proc", "dev", "sys", "tmp", "mnt", "etc", "root"]:
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    shutil.copy2("/bin/busybox", os.path.join(root, "bin", "busybox"))
+    for a in APPLETS:
+        os.symlink("busybox", os.path.join(root, "bin", a))
+    subprocess.run(["gcc", "-static", "-O2", "-pthread", os.path.join(HERE, "probe.c"), "-o",
+                    os.path.join(root, "bin", "probe")], check=True)
+    with open(os.path.join(root, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\n")
+    with open(os.path.join(root, "etc", "group"), "w") as f:
+        f.write("root:x:0:\n")
+    return root
+
+
+def read_all(fd, timeout=10):
+    """Reads fd until EOF (or timeout)."""
+    out = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
+        if not r:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def read_until(fd, needle, timeout=10):
+    out = b""
+    deadline = time.time() + timeout
+    while needle not in out and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
+        if not r:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def eventually(fn, timeout=10, interval=0.05):
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            return v
+        time.sleep(interval)
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def expect_error(fn, code, text):
+    try:
+        fn()
+    except RpcError as e:
+        expect(e.code == code, "expected code %d, got %d (%s)" % (code, e.code, e.message))
+        expect(text in e.message, "expected %r in %r" % (text, e.message))
+        return e
+    raise AssertionError("expected an error containing %r" % text)
+
+
+class Env:
+    def __init__(self, binary, tmp):
+        self.binary = binary
+        self.tmp = tmp
+        self.rootfs = make_rootfs(tmp)
+        self.log_path = os.path.join(tmp, "sentry.log")
+        self.sentry = Sentry(binary, "main", log_path=self.log_path)
+        self.n = 0
+        # The sandbox's root container (PID 1), as the pause container of a pod.
+        pid, spid = self.sentry.create("pause", spec_msg(self.rootfs), process_msg(["sleep", MARKER]))
+        expect(spid == 1, "the first container's init is sandbox PID 1 (got %d)" % spid)
+        self.sentry.start("pause")
+        self.pause_pid = pid
+
+    def name(self, prefix):
+        self.n += 1
+        return "%s-%d" % (prefix, self.n)
+
+    def run(self, args, stdout=True, stderr=False, spec=None, destroy=True, **kw):
+        """Creates+starts a container, waits for it; returns (status, stdout bytes, stderr bytes)."""
+        cid = self.name("c")
+        fds, keep = [], []
+        if stdout:
+            r1, w1 = os.pipe()
+            fds.append(w1)
+            keep.append(r1)
+        if stderr:
+            r2, w2 = os.pipe()
+            fds.append(w2)
+            keep.append(r2)
+        try:
+            pid, _ = self.sentry.create(cid, spec or spec_msg(self.rootfs),
+                                        process_msg(args, stdio=stdio_msg(stdout=stdout, stderr=stderr), **kw), fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        stream = self.sentry.wait_send(cid, pid)
+        self.sentry.start(cid)
+        out = read_all(keep[0]) if stdout else b""
+        err = read_all(keep[-1]) if stderr else b""
+        for fd in keep:
+            os.close(fd)
+        status = self.sentry.result(stream)
+        if destroy:
+            self.sentry.destroy(cid)
+        return status.get(1, [0])[0], out, err
+
+    def close(self):
+        self.sentry.close()
+
+
+# ---- tests ----
+
+def test_exit_code(env):
+    status, _, _ = env.run(["sh", "-c", "exit 3"], stdout=False)
+    expect(status == 3, "exit status 3, got %d" % status)
+
+
+def test_stdout_pipe(env):
+    status, out, _ = env.run(["echo", "hi"])
+    expect(status == 0 and out == b"hi\n", "echo hi: status %d out %r" % (status, out))
+
+
+def test_stderr_pipe(env):
+    status, out, err = env.run(["sh", "-c", "echo out; echo err >&2"], stderr=True)
+    expect(out == b"out\n" and err == b"err\n", "out %r err %r" % (out, err))
+
+
+def test_exec_ps_sees_init_as_pid1(env):
+    r, w = os.pipe()
+    try:
+        pid, spid = env.sentry.exec("pause", "ps1", process_msg(["ps"], stdio=stdio_msg(stdout=True)), [w])
+    finally:
+        os.close(w)
+    out = read_all(r).decode()
+    os.close(r)
+    status = env.sentry.wait("pause", pid)
+    expect(status == 0, "ps status %d" % status)
+    lines = [l.split() for l in out.splitlines()[1:]]
+    expect(any(l[0] == "1" and "sleep" in l[2:] for l in lines), "init is PID 1 in:\n" + out)
+    expect(any(l[0] == str(spid) and "ps" in l[2:] for l in lines), "ps itself (sandbox pid %d) in:\n%s" % (spid, out))
+
+
+def test_kill9_gives_137(env):
+    cid = env.name("kill")
+    pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["sleep", MARKER]))
+    env.sentry.start(cid)
+    stream = env.sentry.wait_send(cid, pid)
+    env.sentry.signal(cid, signal.SIGKILL)
+    status = env.sentry.result(stream).get(1, [0])[0]
+    expect(status == 137, "status 137, got %d" % status)
+    expect_error(lambda: env.sentry.signal(cid, signal.SIGTERM), 5, "process already finished")
+    env.sentry.destroy(cid)
+
+
+def test_sigterm_gives_143(env):
+    cid = env.name("term")
+    pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["sleep", MARKER]))
+    env.sentry.start(cid)
+    env.sentry.signal(cid, signal.SIGTERM, pid=pid)
+    status = env.sentry.wait(cid, pid)
+    expect(status == 143, "status 143, got %d" % status)
+    env.sentry.destroy(cid)
+
+
+def test_mount_allowed_without_trap(env):
+    status, out, err = env.run(["sh", "-c", "mount -t tmpfs x /mnt && echo mounted"], stderr=True, caps=ALL_CAPS)
+    expect(status == 0 and b"mounted" in out, "control case: status %d out %r err %r" % (status, out, err))
+
+
+def test_trapped_mount_denied_eperm(env):
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=[trap_msg("mount", 0, 1)]))
+    status, out, err = env.run(["sh", "-c", "mount -t tmpfs x /mnt; echo rc=$?"], stderr=True, spec=spec, caps=ALL_CAPS)
+    expect(b"rc=255" in out or b"rc=1" in out, "mount failed: out %r err %r" % (out, err))
+    expect(b"ermission denied" in err or b"not permitted" in err, "EPERM text in %r" % err)
+
+
+def test_trapped_allow_and_errno(env):
+    # ALLOW lets the call run; DENY with another errno fails with that errno (EACCES = 13).
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=[trap_msg("mount", 1, 0), trap_msg("umount2", 0, 13)],
+                                                    log_traps=True))
+    status, out, err = env.run(["sh", "-c", "mount -t tmpfs x /mnt && echo mounted; umount /mnt; echo rc=$?"],
+                               stderr=True, spec=spec, caps=ALL_CAPS)
+    expect(b"mounted" in out, "allowed mount ran: out %r err %r" % (out, err))
+    expect(b"rc=0" not in out, "denied umount failed: out %r err %r" % (out, err))
+
+
+def test_oci_seccomp_rule(env):
+    # An OCI rule: mkdir -> ERRNO(EPERM), default allow.
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(rules=[(["mkdir", "mkdirat"], 0x00050000 | 1)]))
+    status, out, err = env.run(["sh", "-c", "mkdir /tmp/x; echo rc=$?"], stderr=True, spec=spec)
+    expect(b"rc=1" in out and b"not permitted" in err, "mkdir denied: out %r err %r" % (out, err))
+
+
+def test_fork_tracking(env):
+    cid = env.name("forks")
+    pid, spid = env.sentry.create(cid, spec_msg(env.rootfs),
+                                  process_msg(["sh", "-c", "sleep %s & sleep %s & wait" % (MARKER, MARKER)]))
+    env.sentry.start(cid)
+    # Wait for both children to have exec'd sleep (a fresh child shows sh, or "exe" mid-exec).
+    procs = eventually(lambda: (lambda p: p if len(p) == 3 and sum(x["cmd"] == "sleep" for x in p) == 2 else None)(
+        env.sentry.processes(cid)))
+    expect(procs and len(procs) == 3, "3 processes, got %r" % (procs,))
+    sh = [p for p in procs if p["pid"] == pid]
+    expect(len(sh) == 1 and sh[0]["ppid"] == 0 and sh[0]["sandbox_pid"] == spid, "init entry %r" % procs)
+    sleeps = [p for p in procs if p["cmd"] == "sleep"]
+    expect(len(sleeps) == 2 and all(p["ppid"] == pid and p["sandbox_ppid"] == spid for p in sleeps),
+           "sleeps are children of sh: %r" % procs)
+    env.sentry.signal(cid, signal.SIGKILL, all=True)
+    expect(env.sentry.wait(cid, pid) == 137, "init killed")
+    expect(eventually(lambda: env.sentry.processes(cid) == []), "no processes left")
+    env.sentry.destroy(cid)
+
+
+def test_exec_id_inherited(env):
+    r, w = os.pipe()
+    try:
+        pid, _ = env.sentry.exec("pause", "bg1", process_msg(["sh", "-c", "sleep %s & echo started; wait" % MARKER],
+                                                             stdio=stdio_msg(stdout=True)), [w])
+    finally:
+        os.close(w)
+    expect(b"started" in read_until(r, b"started"), "exec started")
+    procs = eventually(lambda: [p for p in env.sentry.processes("pause") if p["exec_id"] == "bg1"] if len(
+        [p for p in env.sentry.processes("pause") if p["exec_id"] == "bg1"]) == 2 else None)
+    expect(procs and len(procs) == 2, "exec and its child carry exec_id: %r" % env.sentry.processes("pause"))
+    init = [p for p in env.sentry.processes("pause") if p["sandbox_pid"] == 1]
+    expect(len(init) == 1 and init[0]["exec_id"] == "", "init has no exec id")
+    for p in procs:
+        if p["pid"] != pid:
+            env.sentry.signal("pause", signal.SIGKILL, pid=p["pid"])
+    expect(env.sentry.wait("pause", pid) == 0, "exec'd sh exits 0 after its child is killed")
+    os.close(r)
+
+
+def _spawner_script():
+    return "i=0; while [ $i -lt 400 ]; do sleep %s & i=$((i+1)); done; wait" % MARKER
+
+
+def test_signal_all_kill_contains_spawner(env):
+    cid = env.name("bomb")
+    pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["sh", "-c", _spawner_script()]))
+    stream = env.sentry.wait_send(cid, pid)
+    env.sentry.start(cid)
+    eventually(lambda: len(env.sentry.processes(cid)) > 20)
+    env.sentry.signal(cid, signal.SIGKILL, all=True)
+    status = env.sentry.result(stream).get(1, [0])[0]
+    expect(status == 137, "spawner killed: %d" % status)
+    left = eventually(lambda: env.sentry.processes(cid) == [], timeout=10)
+    expect(left, "no process escaped: %r" % env.sentry.processes(cid))
+    env.sentry.destroy(cid)
+
+
+def test_signal_all_term_freezes_first(env):
+    cid = env.name("bombterm")
+    pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["sh", "-c", _spawner_script()]))
+    stream = env.sentry.wait_send(cid, pid)
+    env.sentry.start(cid)
+    eventually(lambda: len(env.sentry.processes(cid)) > 20)
+    env.sentry.signal(cid, signal.SIGTERM, all=True)
+    status = env.sentry.result(stream).get(1, [0])[0]
+    expect(status == 143, "spawner terminated: %d" % status)
+    left = eventually(lambda: env.sentry.processes(cid) == [], timeout=10)
+    expect(left, "no process escaped: %r" % env.sentry.processes(cid))
+    env.sentry.destroy(cid)
+
+
+def test_signal_all_stop_cont(env):
+    cid = env.name("stopcont")
+    pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["sh", "-c", "sleep %s & wait" % MARKER]))
+    env.sentry.start(cid)
+    eventually(lambda: len(env.sentry.processes(cid)) == 2)
+    env.sentry.signal(cid, signal.SIGSTOP, all=True)
+
+    def state(p):
+        return open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()[0]
+    pids = [p["pid"] for p in env.sentry.processes(cid)]
+    expect(eventually(lambda: all(state(p) in "tT" for p in pids)), "stopped: %r" % [state(p) for p in pids])
+    env.sentry.signal(cid, signal.SIGCONT, all=True)
+    expect(eventually(lambda: all(state(p) in "SR" for p in pids)), "running again: %r" % [state(p) for p in pids])
+    env.sentry.destroy(cid)
+    expect_error(lambda: env.sentry.processes(cid), 5, "not found")
+
+
+def test_nonexistent_binary(env):
+    expect_error(lambda: env.sentry.create(env.name("nope"), spec_msg(env.rootfs), process_msg(["/nope"])),
+                 2, 'exec: "/nope": stat /nope: no such file or directory')
+    expect_error(lambda: env.sentry.create(env.name("nope"), spec_msg(env.rootfs), process_msg(["nope"])),
+                 2, 'exec: "nope": executable file not found in $PATH')
+
+
+def test_bad_cwd(env):
+    # A missing cwd is created (as runc does); one below a regular file cannot be.
+    expect_error(lambda: env.sentry.create(env.name("cwd"), spec_msg(env.rootfs), process_msg(["true"], cwd="/bin/busybox/sub")),
+                 2, 'chdir to cwd ("/bin/busybox/sub") set in config.json failed: not a directory')
+
+
+def test_missing_rootfs(env):
+    expect_error(lambda: env.sentry.create(env.name("root"), spec_msg("/nonexistent-rootfs"), process_msg(["true"])),
+                 2, 'setting up rootfs "/nonexistent-rootfs": no such file or directory')
+
+
+def test_bad_mount(env):
+    mounts = default_mounts() + [mount_msg("/mnt/x", "nosuchfs", "none")]
+    expect_error(lambda: env.sentry.create(env.name("mnt"), spec_msg(env.rootfs, mounts=mounts), process_msg(["true"])),
+                 2, 'mounting "none" to rootfs at "/mnt/x": no such device')
+
+
+def test_user_namespace_rejected(env):
+    expect_error(lambda: env.sentry.create(env.name("userns"), spec_msg(env.rootfs, namespaces=[("user", "")]),
+                                           process_msg(["true"])), 3, "user namespaces are not supported yet")
+
+
+def test_errors_of_state(env):
+    expect_error(lambda: env.sentry.create("pause", spec_msg(env.rootfs), process_msg(["true"])), 6, "already exists")
+    expect_error(lambda: env.sentry.start("pause"), 9, "cannot start container in running state")
+    expect_error(lambda: env.sentry.wait("pause", 999999), 5, "process 999999 not found")
+    expect_error(lambda: env.sentry.wait("nosuch", 0), 5, "container nosuch not found")
+    expect_error(lambda: env.sentry.signal("pause", 15, pid=999999), 5, "process 999999 not found")
+    expect_error(lambda: env.sentry.call("Frobnicate", b""), 12, "method Frobnicate")
+    env.sentry.destroy("nosuch")  # idempotent
+
+
+def test_exec_errors(env):
+    expect_error(lambda: env.sentry.exec("pause", "bad", process_msg(["/nope"])), 2,
+                 'exec: "/nope": stat /nope: no such file or directory')
+    expect_error(lambda: env.sentry.exec("nosuch", "x", process_msg(["true"])), 5, "container nosuch not found")
+
+
+def test_fds_of_failed_request_are_not_leaked(env):
+    r, w = os.pipe()
+    try:
+        expect_error(lambda: env.sentry.create(env.name("leak"), spec_msg(env.rootfs), process_msg(
+            ["/nope"], stdio=stdio_msg(stdout=True)), [w]), 2, "/nope")
+    finally:
+        os.close(w)
+    expect(read_all(r, timeout=5) == b"", "pipe reaches EOF: the sentry closed its copy")
+    os.close(r)
+
+
+def test_hostname_and_user(env):
+    spec = spec_msg(env.rootfs, hostname="sandbox-host")
+    status, out, _ = env.run(["sh", "-c", "hostname; id -u; id -g; id -G"], spec=spec, uid=1000, gid=1000,
+                             additional_gids=[1000, 2000])
+    expect(out.split() == [b"sandbox-host", b"1000", b"1000", b"1000", b"2000"], "hostname/ids: %r" % out)
+
+
+def test_capabilities(env):
+    _, out, _ = env.run(["sh", "-c", "grep Cap /proc/self/status"], uid=1000, gid=1000, caps=0)
+    caps = dict(l.split(":\t") for l in out.decode().splitlines())
+    expect(int(caps["CapEff"], 16) == 0 and int(caps["CapBnd"], 16) == 0, "no caps: %r" % caps)
+    _, out, _ = env.run(["sh", "-c", "grep Cap /proc/self/status"], caps=(1 << 21) | (1 << 0))
+    caps = dict(l.split(":\t") for l in out.decode().splitlines())
+    expect(int(caps["CapBnd"], 16) == (1 << 21) | 1, "bounding CAP_SYS_ADMIN|CAP_CHOWN: %r" % caps)
+
+
+def test_no_new_privs_and_readonly(env):
+    spec = spec_msg(env.rootfs, readonly=["/proc/sys"], masked=["/proc/keys", "/proc/acpi", "/proc/nonexistent"], rootfs_readonly=True)
+    _, out, _ = env.run(["sh", "-c", "grep NoNewPrivs /proc/self/status; touch /x 2>&1; (echo y > /proc/sys/kernel/hostname)"
+                         " 2>&1; wc -c < /proc/keys; ls /proc/acpi | wc -l; touch /proc/acpi/x"], spec=spec, no_new_privileges=True)
+    text = out.decode()
+    expect("NoNewPrivs:\t1" in text, "no_new_privs set: %r" % text)
+    expect("Read-only file system" in text or "ead-only" in text, "rootfs and /proc/sys read-only: %r" % text)
+    expect("\n0\n0\n" in text, "/proc/keys and /proc/acpi masked: %r" % text)
+    expect(text.count("Read-only file system") == 2, "rootfs and /proc/sys read-only: %r" % text)
+
+
+def test_dev_nodes(env):
+    _, out, _ = env.run(["sh", "-c", "ls -l /dev /dev/pts; echo x > /dev/null && head -c 4 /dev/zero | wc -c"])
+    text = out.decode()
+    for name in ["null", "zero", "full", "random", "urandom", "tty", "ptmx -> pts/ptmx", "fd -> /proc/self/fd"]:
+        expect(name in text, "/dev/%s in %s" % (name, text))
+    expect(text.strip().endswith("4"), "/dev/zero readable: %r" % text)
+
+
+def test_bind_mount_readonly(env):
+    src = os.path.join(env.tmp, "share")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "f"), "w") as f:
+        f.write("shared\n")
+    mounts = default_mounts() + [mount_msg("/data", "bind", src, MS_BIND | MS_REC | MS_RDONLY)]
+    _, out, _ = env.run(["sh", "-c", "cat /data/f; touch /data/g 2>&1"], spec=spec_msg(env.rootfs, mounts=mounts))
+    expect(b"shared" in out and b"Read-only" in out, "ro bind: %r" % out)
+
+
+def test_bind_mount_file(env):
+    src = os.path.join(env.tmp, "hosts")
+    with open(src, "w") as f:
+        f.write("127.0.0.1 sandbox\n")
+    mounts = default_mounts() + [mount_msg("/etc/new/hosts", "bind", src, MS_BIND | MS_RDONLY)]
+    _, out, _ = env.run(["sh", "-c", "cat /etc/new/hosts; echo x >> /etc/new/hosts"], stderr=True,
+                        spec=spec_msg(env.rootfs, mounts=mounts))
+    expect(out == b"127.0.0.1 sandbox\n", "file bind: %r" % out)
+    expect(open(src).read() == "127.0.0.1 sandbox\n", "read-only: the host file is unchanged")
+
+
+def test_symlink_mount_target_stays_in_root(env):
+    # /evil -> /tmp/.. -> a mount onto /evil/escape must land inside the rootfs.
+    evil = os.path.join(env.rootfs, "evil")
+    if not os.path.lexists(evil):
+        os.symlink("/../../../../../../tmp", evil)
+    mounts = default_mounts() + [mount_msg("/evil/escape-" + MARKER, "tmpfs", "tmpfs")]
+    status, _, _ = env.run(["true"], stdout=False, spec=spec_msg(env.rootfs, mounts=mounts))
+    expect(status == 0, "ran")
+    expect(not os.path.exists("/tmp/escape-" + MARKER), "no directory created on the host's /tmp")
+    expect(os.path.isdir(os.path.join(env.rootfs, "tmp", "escape-" + MARKER)), "created inside the rootfs")
+
+
+def _terminal_proc(env, args, width=0, height=0):
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    return in_r, in_w, out_r, out_w, process_msg(args, env=("PATH=/bin", "TERM=dumb", "PS1=$ "),
+                                                  stdio=stdio_msg(stdin=True, stdout=True, terminal=True,
+                                                                  width=width, height=height))
+
+
+def test_terminal_echo(env):
+    cid = env.name("tty")
+    in_r, in_w, out_r, out_w, proc = _terminal_proc(env, ["sh"], width=100, height=40)
+    try:
+        pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), proc, [in_r, out_w])
+    finally:
+        os.close(in_r)
+        os.close(out_w)
+    env.sentry.start(cid)
+    os.write(in_w, b"stty size; echo tty-$((40+2)); tty\n")
+    out = read_until(out_r, b"/dev/pts/0\r\n")
+    expect(b"40 100" in out and b"tty-42" in out and b"/dev/pts/0" in out, "terminal output: %r" % out)
+    env.sentry.resize(cid, pid, 120, 50)
+    os.write(in_w, b"stty size\n")
+    out = read_until(out_r, b"50 120")
+    expect(b"50 120" in out, "resized: %r" % out)
+    os.write(in_w, b"exit 5\n")
+    status = env.sentry.wait(cid, pid)
+    expect(status == 5, "exit 5, got %d" % status)
+    rest = read_all(out_r, timeout=5)  # EOF: the sentry closed stdout after the drain
+    expect(b"exit 5" in out + rest, "echo of the last command drained: %r" % rest)
+    os.close(in_w)
+    os.close(out_r)
+    env.sentry.destroy(cid)
+
+
+def test_terminal_drains_output_before_wait(env):
+    cid = env.name("ttydrain")
+    in_r, in_w, out_r, out_w, proc = _terminal_proc(env, ["sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line-$i; "
+                                                                      "i=$((i+1)); done"])
+    try:
+        pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), proc, [in_r, out_w])
+    finally:
+        os.close(in_r)
+        os.close(out_w)
+    stream = env.sentry.wait_send(cid, pid)
+    env.sentry.start(cid)
+    time.sleep(0.5)  # the process exits while we do not read: the sentry must hold Wait back
+    out = read_all(out_r, timeout=10)
+    status = env.sentry.result(stream).get(1, [0])[0]
+    expect(status == 0 and b"line-1999\r\n" in out, "all output drained (%d bytes)" % len(out))
+    os.close(in_w)
+    os.close(out_r)
+    env.sentry.destroy(cid)
+
+
+def test_terminal_close_stdin(env):
+    cid = env.name("ttyeof")
+    in_r, in_w, out_r, out_w, proc = _terminal_proc(env, ["cat"])
+    try:
+        pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), proc, [in_r, out_w])
+    finally:
+        os.close(in_r)
+        os.close(out_w)
+    env.sentry.start(cid)
+    os.write(in_w, b"abc\n")
+    read_until(out_r, b"abc\r\nabc\r\n")
+    env.sentry.close_stdin(cid, pid)
+    status = env.sentry.wait(cid, pid)
+    expect(status == 0, "cat saw EOF and exited 0: %d" % status)
+    os.close(in_w)
+    os.close(out_r)
+    env.sentry.destroy(cid)
+
+
+def test_exec_terminal(env):
+    in_r, in_w, out_r, out_w, proc = _terminal_proc(env, ["sh", "-c", "tty; echo exec-tty"])
+    try:
+        pid, _ = env.sentry.exec("pause", "tty1", proc, [in_r, out_w])
+    finally:
+        os.close(in_r)
+        os.close(out_w)
+    out = read_all(out_r)
+    expect(env.sentry.wait("pause", pid) == 0, "exit 0")
+    expect(b"/dev/pts/" in out and b"exec-tty" in out, "exec terminal output %r" % out)
+    os.close(in_w)
+    os.close(out_r)
+
+
+def test_destroy_kills_and_is_idempotent(env):
+    cid = env.name("destroy")
+    pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["sh", "-c", "sleep %s & wait" % MARKER]))
+    env.sentry.start(cid)
+    eventually(lambda: len(env.sentry.processes(cid)) == 2)
+    pids = [p["pid"] for p in env.sentry.processes(cid)]
+    env.sentry.destroy(cid)
+    expect(all(not os.path.exists("/proc/%d" % p) or "Z" in open("/proc/%d/stat" % p).read().rsplit(")", 1)[1][:3]
+               for p in pids), "processes gone")
+    env.sentry.destroy(cid)
+    expect_error(lambda: env.sentry.wait(cid, pid), 5, "not found")
+
+
+def test_destroy_created_never_started(env):
+    cid = env.name("created")
+    env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["sleep", MARKER]))
+    env.sentry.destroy(cid)
+    env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["true"]))  # the id is free again
+    env.sentry.destroy(cid)
+
+
+def test_second_sandbox_root_exit_kills_namespace(env):
+    # A separate sentry: when its PID 1 dies, the kernel kills the other containers' processes.
+    s = Sentry(env.binary, "second", log_path=env.log_path)
+    try:
+        root, _ = s.create("root", spec_msg(env.rootfs), process_msg(["sleep", MARKER]))
+        s.start("root")
+        other, spid = s.create("other", spec_msg(env.rootfs), process_msg(["sleep", MARKER]))
+        expect(spid == 2, "second container's init is sandbox PID 2 (got %d)" % spid)
+        s.start("other")
+        stream = s.wait_send("other", other)
+        s.signal("root", signal.SIGKILL)
+        expect(s.wait("root", root) == 137, "root killed")
+        status = s.result(stream).get(1, [0])[0]
+        expect(status == 137, "other container killed with the namespace: %d" % status)
+        s.shutdown()
+        expect(s.proc.wait(10) == 0, "sentry exits 0 after Shutdown")
+    finally:
+        s.close()
+
+
+def test_control_eof_kills_everything(env):
+    s = Sentry(env.binary, "third", log_path=env.log_path)
+    root, _ = s.create("root", spec_msg(env.rootfs), process_msg(["sh", "-c", "sleep %s & wait" % MARKER]))
+    s.start("root")
+    eventually(lambda: len(s.processes("root")) == 2)
+    pids = [p["pid"] for p in s.processes("root")]
+    s.close()  # EOF
+    expect(eventually(lambda: not any(os.path.exists("/proc/%d" % p) for p in pids)), "all processes gone")
+
+
+def _start_probe(env, cid, args):
+    r, w = os.pipe()
+    try:
+        pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["probe"] + args, stdio=stdio_msg(stdout=True)), [w])
+    finally:
+        os.close(w)
+    stream = env.sentry.wait_send(cid, pid)
+    env.sentry.start(cid)
+    return pid, stream, r
+
+
+def test_threads_listed_once_and_signalled(env):
+    cid = env.name("threads")
+    pid, stream, r = _start_probe(env, cid, ["threads", "8"])
+    expect(b"ready" in read_until(r, b"ready"), "probe ready")
+    procs = env.sentry.processes(cid)
+    expect(len(procs) == 1 and procs[0]["pid"] == pid, "one process for 9 threads: %r" % procs)
+    expect(len(os.listdir("/proc/%d/task" % pid)) == 9, "9 threads")
+    env.sentry.signal(cid, signal.SIGTERM, all=True)
+    status = env.sentry.result(stream).get(1, [0])[0]
+    expect(status == 143, "threaded process terminated: %d" % status)
+    os.close(r)
+    env.sentry.destroy(cid)
+
+
+def test_signal_all_with_vfork_spawner(env):
+    cid = env.name("vfork")
+    pid, stream, r = _start_probe(env, cid, ["vforkspawn", "300"])
+    eventually(lambda: len(env.sentry.processes(cid)) > 20)
+    env.sentry.signal(cid, signal.SIGTERM, all=True)
+    status = env.sentry.result(stream).get(1, [0])[0]
+    expect(status == 143, "vfork spawner terminated: %d" % status)
+    expect(eventually(lambda: env.sentry.processes(cid) == []), "nothing escaped: %r" % env.sentry.processes(cid))
+    os.close(r)
+    env.sentry.destroy(cid)
+
+
+def test_exec_from_thread(env):
+    cid = env.name("threadexec")
+    pid, stream, r = _start_probe(env, cid, ["threadexec"])
+    out = read_all(r)
+    status = env.sentry.result(stream).get(1, [0])[0]
+    expect(status == 7 and b"exec-from-thread" in out, "status %d out %r" % (status, out))
+    os.close(r)
+    env.sentry.destroy(cid)
+
+
+def test_cgroup_sysctl_network(env):
+    cg = "runsc-ts-sentry-test-" + MARKER
+    spec = spec_msg(env.rootfs, cgroup_path="/" + cg + "/c1", sysctl={"kernel.shm_rmid_forced": "1"},
+                    namespaces=[("network", "")])
+    try:
+        _, out, _ = env.run(["sh", "-c", "cat /proc/self/cgroup; cat /proc/sys/kernel/shm_rmid_forced; "
+                             "cat /proc/net/dev | wc -l; readlink /proc/self/ns/net"], spec=spec)
+        text = out.decode()
+        expect("/%s/c1" % cg in text, "in the cgroup: %r" % text)
+        lines = text.splitlines()
+        expect(lines[-3] == "1", "sysctl written: %r" % text)
+        expect(lines[-2] == "3", "a new network namespace has only lo: %r" % text)
+        expect(lines[-1] != os.readlink("/proc/self/ns/net"), "not the host's network namespace")
+    finally:
+        for line in open("/proc/self/mountinfo"):
+            f = line.split()
+            if f[f.index("-") + 1] in ("cgroup", "cgroup2"):
+                for d in [os.path.join(f[4], cg, "c1"), os.path.join(f[4], cg)]:
+                    try:
+                        os.rmdir(d)
+                    except OSError:
+                        pass
+
+
+def test_join_network_namespace_by_path(env):
+    cid = env.name("netns")
+    pid, _ = env.sentry.create(cid, spec_msg(env.rootfs, namespaces=[("network", "")]), process_msg(["sleep", MARKER]))
+    env.sentry.start(cid)
+    target = os.readlink("/proc/%d/ns/net" % pid)
+    _, out, _ = env.run(["readlink", "/proc/self/ns/net"],
+                        spec=spec_msg(env.rootfs, namespaces=[("network", "/proc/%d/ns/net" % pid)]))
+    expect(out.decode().strip() == target, "joined %s: %r" % (target, out))
+    r, w = os.pipe()
+    try:
+        epid, _ = env.sentry.exec(cid, "ns", process_msg(["readlink", "/proc/self/ns/net"], stdio=stdio_msg(stdout=True)), [w])
+    finally:
+        os.close(w)
+    out = read_all(r)
+    os.close(r)
+    expect(out.decode().strip() == target, "exec joins the container's network namespace: %r" % out)
+    env.sentry.destroy(cid)
+
+
+def test_devices_from_spec(env):
+    spec = spec_msg(env.rootfs, devices=[("/dev/fuse", "c", 10, 229, 0o666, 0, 0),
+                                         ("/dev/net/tun", "c", 10, 200, 0o600, 1000, 1000)])
+    _, out, _ = env.run(["sh", "-c", "ls -ln /dev/fuse /dev/net/tun"], spec=spec)
+    text = out.decode()
+    expect("crw-rw-rw-" in text and "10, 229" in text, "/dev/fuse: %r" % text)
+    expect("crw-------" in text and "1000     1000" in text and "10, 200" in text, "/dev/net/tun: %r" % text)
+
+
+def test_rlimits_umask_oom(env):
+    RLIMIT_NOFILE = 7
+    _, out, _ = env.run(["sh", "-c", "ulimit -n; ulimit -Hn; umask; cat /proc/self/oom_score_adj"],
+                        rlimits=[(RLIMIT_NOFILE, 123, 456)], umask=0o027, oom_score_adj=500)
+    expect(out.split() == [b"123", b"456", b"0027", b"500"], "limits/umask/oom: %r" % out)
+
+
+def test_traps_only_seccomp_message(env):
+    # A Seccomp message with only traps (default_action left 0) is default-allow + traps.
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(default_action=0, architectures=(), traps=[trap_msg("mount", 0, 1)]))
+    _, out, err = env.run(["sh", "-c", "echo alive; mount -t tmpfs x /mnt 2>&1; echo rc=$?"], spec=spec, caps=ALL_CAPS)
+    expect(b"alive" in out and b"rc=0" not in out, "traps only: %r" % out)
+
+
+def test_console_is_the_pty(env):
+    cid = env.name("console")
+    in_r, in_w, out_r, out_w, proc = _terminal_proc(env, ["sh", "-c", "ls -l /dev/console; echo done"])
+    try:
+        pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), proc, [in_r, out_w])
+    finally:
+        os.close(in_r)
+        os.close(out_w)
+    env.sentry.start(cid)
+    out = read_all(out_r)
+    expect(env.sentry.wait(cid, pid) == 0 and b"136," in out, "/dev/console is a pts: %r" % out)
+    os.close(in_w)
+    os.close(out_r)
+    env.sentry.destroy(cid)
+
+
+def test_framing_limits_and_bad_messages(env):
+    import struct
+    s = env.sentry
+    # An oversized frame is skipped with RESOURCE_EXHAUSTED; the connection stays usable.
+    big = 5 << 20
+    stream = 999
+    s.sock.sendall(struct.pack(">IIBB", big, stream, 1, 0) + b"\0" * big)
+    expect_error(lambda: s.result(stream), 8, "exceeds maximum message size")
+    expect_error(lambda: s.call("Wait", b"\xff\xff"), 3, "malformed")
+    # Unknown fields of every wire type are skipped.
+    from sentry_client import f_bytes, varint
+    payload = f_bytes(1, "pause") + varint((9 << 3) | 0) + varint(7) + varint((10 << 3) | 1) + b"\0" * 8 + \
+        varint((11 << 3) | 5) + b"\0" * 4 + f_bytes(12, "x")
+    expect(len(s.call("Processes", payload).get(1, [])) >= 1, "unknown fields skipped")
+    # Several requests in flight: a deferred Wait does not block later requests.
+    wait_stream = s.wait_send("pause", env.pause_pid)
+    s.processes("pause")
+    expect(not s.has_result(wait_stream), "Wait on a live process stays pending")
+
+
+def test_zz_sentry_holds_no_stray_fds(env):
+    # Run last: everything but the pause container is gone; the sentry must hold only its own
+    # fds (stdio, control socket, epoll, signalfd) and the pause container's two namespaces.
+    fd_dir = "/proc/%d/fd" % env.sentry.proc.pid
+    links = sorted(os.readlink(os.path.join(fd_dir, f)) for f in os.listdir(fd_dir) if int(f) > 2)
+    pipes = [l for l in links if l.startswith("pipe:") or "ptmx" in l or "pts" in l]
+    expect(len(links) <= 5 and not pipes, "sentry fds above 2: %r" % links)
+
+
+TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
+
+def leftovers(binary, tmp):
+    """Processes and mounts of this test run still around (other runsc-ts users are ignored)."""
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    procs = [l for l in out.splitlines() if ("sleep " + MARKER) in l or (binary + " --control-fd") in l]
+    mounts = [l for l in open("/proc/self/mountinfo") if tmp in l or "sentry-test" in l]
+    return procs, mounts
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=DEFAULT_BINARY)
+    ap.add_argument("-k", default="")
+    ap.add_argument("-v", action="store_true", help="print the sentry log at the end")
+    args = ap.parse_args()
+    binary = os.path.abspath(args.binary)
+    if os.geteuid() != 0:
+        print("run as root")
+        return 2
+    tmp = tempfile.mkdtemp(prefix="sentry-test-")
+    failures = []
+    env = None
+    try:
+        env = Env(binary, tmp)
+        for t in TESTS:
+            if args.k not in t.__name__:
+                continue
+            start = time.time()
+            try:
+                t(env)
+                print("ok   %-50s %.2fs" % (t.__name__, time.time() - start))
+            except Exception as e:  # noqa: BLE001
+                failures.append(t.__name__)
+                print("FAIL %-50s %s" % (t.__name__, e))
+                traceback.print_exc()
+        env.sentry.shutdown()
+        code = env.sentry.proc.wait(10)
+        if code != 0:
+            failures.append("shutdown exit code %d" % code)
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        failures.append("setup")
+    finally:
+        if env:
+            env.close()
+        if args.v or failures:
+            try:
+                print("---- sentry log (tail) ----")
+                print("".join(open(os.path.join(tmp, "sentry.log")).readlines()[-60:]))
+            except OSError:
+                pass
+        time.sleep(0.2)
+        procs, mounts = leftovers(binary, tmp)
+        if procs or mounts:
+            failures.append("leftovers")
+            print("LEFTOVER processes: %r\nLEFTOVER mounts: %r" % (procs, mounts))
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d failure(s)%s" % (len(failures), (": " + ", ".join(failures)) if failures else ""))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

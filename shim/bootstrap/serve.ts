@@ -1,0 +1,87 @@
+// The serving shim: takes the listening socket from `start` (fd 3), serves the Task API for every
+// container of its sandbox, owns the sentry, and exits when containerd shuts the last task down.
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { TtrpcPublisher } from '../events';
+import { log, setDebug, setLogFd } from '../log';
+import { native } from '../native';
+import { Sentry } from '../sentry';
+import { TaskService } from '../task/service';
+import { Server } from '../ttrpc';
+import type { ShimFlags } from './flags';
+import { groupId, socketPath } from './start';
+
+const LISTEN_FD = 3;
+
+function openShimLog(bundle: string): void {
+  try {
+    setLogFd(fs.openSync(path.join(bundle, 'log'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+  } catch {
+    // No log FIFO (started by hand): keep stderr.
+  }
+}
+
+/** serve runs the shim server until the sandbox is empty and containerd calls Shutdown. */
+export async function serve(flags: ShimFlags): Promise<void> {
+  const bundle = process.cwd();
+  openShimLog(bundle);
+  setDebug(flags.debug);
+  native.setChildSubreaper();
+  const group = process.env.RUNSC_TS_GROUP || groupId(flags.id, undefined);
+  const sock = socketPath(flags.address, flags.namespace, group);
+  const ttrpcAddress = (process.env.TTRPC_ADDRESS || `${flags.address}.ttrpc`).replace(/^unix:\/\//, '');
+  const publisher = new TtrpcPublisher(ttrpcAddress, flags.namespace);
+
+  let sentry: Sentry | undefined;
+  let exiting = false;
+  const server = new Server();
+  const listener = net.createServer();
+
+  const exit = async (code: number): Promise<void> => {
+    if (exiting) return;
+    exiting = true;
+    log.info('shim exiting', { group });
+    await publisher.drain(5000);
+    if (sentry) await sentry.shutdown();
+    fs.rmSync(sock, { force: true });
+    publisher.close();
+    await server.close().catch(() => undefined);
+    process.exit(code);
+  };
+
+  const service: TaskService = new TaskService({
+    namespace: flags.namespace,
+    publisher,
+    sentry: () => {
+      if (!sentry) {
+        sentry = Sentry.spawn(group);
+        sentry.onExit((why) => service.sandboxLost(why));
+        log.info('sentry started', { pid: sentry.pid, sandbox: group });
+      }
+      return sentry;
+    },
+    onEmpty: () => void exit(0),
+  });
+  const handlers = service.handlers();
+  server.register('containerd.task.v2.Task', handlers);
+  server.register('containerd.task.v3.Task', handlers);
+
+  process.on('SIGPIPE', () => undefined);
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      log.warn('shim signalled', { signal: sig });
+      void exit(0);
+    });
+  }
+  process.on('uncaughtException', (err) => {
+    log.error('uncaught exception', { error: err.stack ?? String(err) });
+    sentry?.kill();
+    fs.rmSync(sock, { force: true });
+    process.exit(1);
+  });
+
+  listener.listen({ fd: LISTEN_FD });
+  server.serve(listener);
+  log.info('shim serving', { address: `unix://${sock}`, group, id: flags.id, pid: process.pid });
+}

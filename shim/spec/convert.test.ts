@@ -1,0 +1,79 @@
+// Tests of the OCI spec → sentry spec conversion (mount flags, capabilities, rlimits, validation).
+import t from 'tap';
+import { capMask, convertProcess, convertSpec, MS, parseMountOptions } from './convert';
+
+t.test('mount options split into flags, propagation and data', async (t) => {
+  const o = parseMountOptions(['nosuid', 'strictatime', 'mode=755', 'size=65536k']);
+  t.equal(o.flags, MS.NOSUID | MS.STRICTATIME);
+  t.equal(o.data, 'mode=755,size=65536k');
+  t.equal(o.propagation, 0);
+  const b = parseMountOptions(['rbind', 'ro', 'rprivate']);
+  t.equal(b.flags, MS.BIND | MS.REC | MS.RDONLY);
+  t.equal(b.propagation, MS.PRIVATE | MS.REC);
+  t.equal(parseMountOptions(['ro', 'rw']).flags, 0, 'a later rw clears ro');
+  t.equal(parseMountOptions(['defaults']).data, '');
+});
+
+t.test('capability names become a bit mask; unknown names are rejected', async (t) => {
+  t.equal(capMask(['CAP_CHOWN', 'CAP_KILL'], 'x'), (1 << 0) | (1 << 5));
+  t.equal(capMask(['CAP_CHECKPOINT_RESTORE'], 'x'), 2 ** 40);
+  t.equal(capMask(['net_raw'], 'x'), 1 << 13);
+  t.throws(() => capMask(['CAP_NOPE'], 'creating container a'), /creating container a: unknown capability "CAP_NOPE"/);
+});
+
+t.test('process validation names the container and the field', async (t) => {
+  t.throws(() => convertProcess({ args: [] }, {}, 'creating container c1'), /creating container c1: args must not be empty/);
+  t.throws(() => convertProcess({ args: ['sh'], cwd: 'rel' }, {}, 'w'), /cwd "rel" must be an absolute path/);
+  t.throws(() => convertProcess({ args: ['sh'], rlimits: [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }] }, {}, 'w'), /unknown rlimit/);
+  const p = convertProcess(
+    {
+      args: ['sh'],
+      env: ['A=1'],
+      user: { uid: 1000, gid: 1000, additionalGids: [10], umask: 0o22 },
+      rlimits: [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 2048 }],
+      terminal: true,
+      consoleSize: { width: 80, height: 24 },
+      noNewPrivileges: true,
+    },
+    { hasStdin: true },
+    'w',
+  );
+  t.same(p.args, ['sh']);
+  t.equal(p.cwd, '/');
+  t.equal(p.uid, 1000);
+  t.same(p.additionalGids, [10]);
+  t.same(p.rlimits, [{ resource: 7, soft: 1024, hard: 2048 }]);
+  t.equal(p.hasUmask, true);
+  t.equal(p.umask, 0o22);
+  t.equal(p.capabilities, null, 'no capabilities section means no capabilities');
+  t.same(p.stdio, { hasStdin: true, terminal: true, width: 80, height: 24 });
+});
+
+t.test('spec conversion: mounts, devices, namespaces, user namespaces refused', async (t) => {
+  const s = convertSpec(
+    {
+      root: { path: 'rootfs', readonly: true },
+      hostname: 'h',
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/data/', type: 'none', source: '/srv', options: ['rbind', 'ro'] },
+      ],
+      linux: {
+        namespaces: [{ type: 'pid' }, { type: 'network', path: '/run/netns/x' }],
+        devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }],
+        maskedPaths: ['/proc/kcore'],
+      },
+    },
+    '/b/rootfs',
+    'w',
+  );
+  t.equal(s.rootfsReadonly, true);
+  t.equal(s.mounts![1].type, 'bind');
+  t.equal(s.mounts![1].destination, '/data');
+  t.equal(s.mounts![1].flags, MS.BIND | MS.REC | MS.RDONLY);
+  t.same(s.namespaces, [{ type: 'pid', path: '' }, { type: 'network', path: '/run/netns/x' }]);
+  t.equal(s.devices![0].type, 99);
+  t.equal(s.rootfsPropagation, MS.SLAVE | MS.REC);
+  t.throws(() => convertSpec({ linux: { namespaces: [{ type: 'user' }] } }, '/r', 'creating container u'), /creating container u: user namespaces are not supported yet/);
+  t.throws(() => convertSpec({ mounts: [{ destination: 'rel' }] }, '/r', 'w'), /must be an absolute path/);
+});

@@ -1,0 +1,238 @@
+// Turns an OCI spec into the plain values the sentry applies (policy in TypeScript, mechanism in
+// C++): mount options into MS_* flags, capability names into bit masks, rlimit names into numbers.
+import * as path from 'path';
+import { invalidArgument } from '../errors';
+import type { runsc_ts } from '../gen/protos';
+import type { OciMount, OciProcess, OciSpec } from './oci';
+import { buildSeccomp } from './seccomp';
+
+type IProcess = runsc_ts.sentry.v1.IProcess;
+type IContainerSpec = runsc_ts.sentry.v1.IContainerSpec;
+type IMount = runsc_ts.sentry.v1.IMount;
+type IStdio = runsc_ts.sentry.v1.IStdio;
+
+/** MS holds the mount(2) flag values used here. */
+export const MS = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  SYNCHRONOUS: 0x10,
+  REMOUNT: 0x20,
+  MANDLOCK: 0x40,
+  DIRSYNC: 0x80,
+  NOSYMFOLLOW: 0x100,
+  NOATIME: 0x400,
+  NODIRATIME: 0x800,
+  BIND: 0x1000,
+  REC: 0x4000,
+  SILENT: 0x8000,
+  UNBINDABLE: 0x20000,
+  PRIVATE: 0x40000,
+  SLAVE: 0x80000,
+  SHARED: 0x100000,
+  RELATIME: 0x200000,
+  STRICTATIME: 0x1000000,
+  LAZYTIME: 0x2000000,
+} as const;
+
+// Option name → [flags to set, flags to clear].
+const flagOptions: Record<string, [number, number]> = {
+  ro: [MS.RDONLY, 0],
+  rw: [0, MS.RDONLY],
+  nosuid: [MS.NOSUID, 0],
+  suid: [0, MS.NOSUID],
+  nodev: [MS.NODEV, 0],
+  dev: [0, MS.NODEV],
+  noexec: [MS.NOEXEC, 0],
+  exec: [0, MS.NOEXEC],
+  sync: [MS.SYNCHRONOUS, 0],
+  async: [0, MS.SYNCHRONOUS],
+  dirsync: [MS.DIRSYNC, 0],
+  remount: [MS.REMOUNT, 0],
+  mand: [MS.MANDLOCK, 0],
+  nomand: [0, MS.MANDLOCK],
+  atime: [0, MS.NOATIME],
+  noatime: [MS.NOATIME, 0],
+  diratime: [0, MS.NODIRATIME],
+  nodiratime: [MS.NODIRATIME, 0],
+  bind: [MS.BIND, 0],
+  rbind: [MS.BIND | MS.REC, 0],
+  relatime: [MS.RELATIME, 0],
+  norelatime: [0, MS.RELATIME],
+  strictatime: [MS.STRICTATIME, 0],
+  nostrictatime: [0, MS.STRICTATIME],
+  lazytime: [MS.LAZYTIME, 0],
+  nolazytime: [0, MS.LAZYTIME],
+  nosymfollow: [MS.NOSYMFOLLOW, 0],
+  silent: [MS.SILENT, 0],
+  loud: [0, MS.SILENT],
+};
+
+const propagationOptions: Record<string, number> = {
+  private: MS.PRIVATE,
+  rprivate: MS.PRIVATE | MS.REC,
+  shared: MS.SHARED,
+  rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE,
+  rslave: MS.SLAVE | MS.REC,
+  unbindable: MS.UNBINDABLE,
+  runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+/** MountOptions is a mount's option list split into flags, propagation and fs data. */
+export interface MountOptions {
+  flags: number;
+  propagation: number;
+  data: string;
+}
+
+/** parseMountOptions splits options like ["rbind", "ro", "mode=755"] the way mount(8) does. */
+export function parseMountOptions(options: string[] = []): MountOptions {
+  let flags = 0;
+  let propagation = 0;
+  const data: string[] = [];
+  for (const opt of options) {
+    const f = flagOptions[opt];
+    if (f) {
+      flags = (flags | f[0]) & ~f[1];
+    } else if (propagationOptions[opt] !== undefined) {
+      propagation = propagationOptions[opt];
+    } else if (opt === 'defaults') {
+      // mount(8)'s "defaults" is rw,suid,dev,exec,auto,nouser,async: nothing to set.
+    } else {
+      data.push(opt);
+    }
+  }
+  return { flags: flags >>> 0, propagation, data: data.join(',') };
+}
+
+/** CAPABILITIES lists Linux capability names by number. */
+export const CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
+  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+/** capMask turns capability names into a bit mask; unknown names are an error, as in runc. */
+export function capMask(names: string[] | undefined, where: string): number {
+  let mask = 0n;
+  for (const name of names ?? []) {
+    const n = CAPABILITIES.indexOf(name.toUpperCase().startsWith('CAP_') ? name.toUpperCase() : `CAP_${name.toUpperCase()}`);
+    if (n < 0) throw invalidArgument(`${where}: unknown capability "${name}"`);
+    mask |= 1n << BigInt(n);
+  }
+  return Number(mask);
+}
+
+const RLIMITS: Record<string, number> = {
+  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+};
+
+/** convertProcess validates an OCI process and turns it into the sentry's Process. */
+export function convertProcess(p: OciProcess | undefined, stdio: IStdio, where: string): IProcess {
+  if (!p) throw invalidArgument(`${where}: process is missing from the spec`);
+  if (!p.args || p.args.length === 0) throw invalidArgument(`${where}: args must not be empty`);
+  const cwd = p.cwd || '/';
+  if (!path.isAbsolute(cwd)) throw invalidArgument(`${where}: cwd "${cwd}" must be an absolute path`);
+  const rlimits = (p.rlimits ?? []).map((r) => {
+    const resource = RLIMITS[r.type];
+    if (resource === undefined) throw invalidArgument(`${where}: unknown rlimit "${r.type}"`);
+    return { resource, soft: r.soft, hard: r.hard };
+  });
+  const caps = p.capabilities;
+  return {
+    args: p.args,
+    env: p.env ?? [],
+    cwd,
+    uid: p.user?.uid ?? 0,
+    gid: p.user?.gid ?? 0,
+    additionalGids: p.user?.additionalGids ?? [],
+    capabilities: caps
+      ? {
+          bounding: capMask(caps.bounding, where),
+          effective: capMask(caps.effective, where),
+          inheritable: capMask(caps.inheritable, where),
+          permitted: capMask(caps.permitted, where),
+          ambient: capMask(caps.ambient, where),
+        }
+      : null,
+    rlimits,
+    noNewPrivileges: !!p.noNewPrivileges,
+    hasOomScoreAdj: p.oomScoreAdj !== undefined,
+    oomScoreAdj: p.oomScoreAdj ?? 0,
+    hasUmask: p.user?.umask !== undefined,
+    umask: p.user?.umask ?? 0,
+    stdio: {
+      ...stdio,
+      terminal: !!p.terminal,
+      width: p.consoleSize?.width ?? 0,
+      height: p.consoleSize?.height ?? 0,
+    },
+  };
+}
+
+function convertMount(m: OciMount, where: string): IMount {
+  if (!m.destination || !path.isAbsolute(m.destination)) {
+    throw invalidArgument(`${where}: mount destination "${m.destination}" must be an absolute path`);
+  }
+  const o = parseMountOptions(m.options);
+  const isBind = m.type === 'bind' || (o.flags & MS.BIND) !== 0;
+  return {
+    destination: path.resolve('/', m.destination),
+    type: isBind ? 'bind' : m.type ?? '',
+    source: m.source ?? '',
+    flags: isBind ? o.flags | MS.BIND : o.flags,
+    data: o.data,
+    propagation: o.propagation,
+  };
+}
+
+const deviceTypes: Record<string, number> = { c: 99, u: 99, b: 98, p: 112 };
+
+/** convertSpec turns a container's OCI spec (rootfs already prepared at rootfs) into a ContainerSpec. */
+export function convertSpec(spec: OciSpec, rootfs: string, where: string): IContainerSpec {
+  const linux = spec.linux ?? {};
+  if ((linux.namespaces ?? []).some((n) => n.type === 'user') || (linux.uidMappings ?? []).length > 0) {
+    throw invalidArgument(`${where}: user namespaces are not supported yet`);
+  }
+  const propagation = linux.rootfsPropagation
+    ? propagationOptions[linux.rootfsPropagation]
+    : MS.SLAVE | MS.REC;
+  if (propagation === undefined) {
+    throw invalidArgument(`${where}: unknown rootfsPropagation "${linux.rootfsPropagation}"`);
+  }
+  return {
+    rootfs,
+    rootfsReadonly: !!spec.root?.readonly,
+    hostname: spec.hostname ?? '',
+    mounts: (spec.mounts ?? []).map((m) => convertMount(m, where)),
+    maskedPaths: linux.maskedPaths ?? [],
+    readonlyPaths: linux.readonlyPaths ?? [],
+    devices: (linux.devices ?? []).map((d) => {
+      const type = deviceTypes[d.type];
+      if (type === undefined) throw invalidArgument(`${where}: device ${d.path}: unknown type "${d.type}"`);
+      return {
+        path: d.path,
+        type,
+        major: d.major ?? 0,
+        minor: d.minor ?? 0,
+        fileMode: d.fileMode ?? 0o666,
+        uid: d.uid ?? 0,
+        gid: d.gid ?? 0,
+      };
+    }),
+    namespaces: (linux.namespaces ?? []).map((n) => ({ type: n.type, path: n.path ?? '' })),
+    rootfsPropagation: propagation,
+    sysctl: linux.sysctl ?? {},
+    seccomp: buildSeccomp(linux.seccomp, where),
+    cgroupPath: '',
+  };
+}

@@ -1,0 +1,40 @@
+// Tests of the seccomp merge: the OCI profile stays as strong as it is; traps only where it allows.
+import t from 'tap';
+import { ACT, buildSeccomp, SANDBOX_TRAPS } from './seccomp';
+
+t.test('no profile: allow by default, every sandbox trap added', async (t) => {
+  const s = buildSeccomp(undefined, 'w');
+  t.equal(s.defaultAction, ACT.ALLOW);
+  t.equal(s.traps!.length, SANDBOX_TRAPS.length);
+  t.ok(s.traps!.find((x) => x.name === 'mount' && x.errno === 1));
+  t.ok(s.traps!.find((x) => x.name === 'perf_event_open' && x.errno === 13));
+});
+
+t.test('a deny-by-default profile keeps its denials; traps only for what it allows', async (t) => {
+  const s = buildSeccomp(
+    {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      defaultErrnoRet: 1,
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+      syscalls: [
+        { names: ['read', 'write', 'mount', 'ptrace'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2114060288, op: 'SCMP_CMP_MASKED_EQ' }] },
+        { names: ['bpf'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 },
+      ],
+    },
+    'w',
+  );
+  t.equal(s.defaultAction, (ACT.ERRNO | 1) >>> 0);
+  t.same(s.architectures, ['x86_64', 'x86']);
+  t.same(s.traps!.map((x) => x.name).sort(), ['mount', 'ptrace'], 'allowed dangerous calls are trapped');
+  t.same(s.rules![0].names, ['read', 'write'], 'and removed from the allow rule');
+  t.equal(s.rules![1].args![0].op, 7);
+  t.equal(s.rules![2].action, (ACT.ERRNO | 38) >>> 0, 'a profile denial stays');
+  t.notOk(s.traps!.find((x) => x.name === 'bpf'));
+  t.notOk(s.traps!.find((x) => x.name === 'unshare'), 'a call the default denies is not trapped');
+});
+
+t.test('bad profiles are refused with the reason', async (t) => {
+  t.throws(() => buildSeccomp({ defaultAction: 'SCMP_ACT_NOTIFY' }, 'creating container z'), /creating container z: seccomp: unsupported action "SCMP_ACT_NOTIFY"/);
+  t.throws(() => buildSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_WAT' }] }] }, 'w'), /unknown operator/);
+});

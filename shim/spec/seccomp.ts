@@ -1,0 +1,116 @@
+// Builds a container's seccomp filter: the OCI profile as given, plus the sandbox's trapped set
+// ("filter most, trap few"). A trap is only added where the profile would let the call run, so
+// the result is never weaker than the profile.
+import { invalidArgument } from '../errors';
+import type { runsc_ts } from '../gen/protos';
+import type { OciSeccomp } from './oci';
+
+type ISeccomp = runsc_ts.sentry.v1.ISeccomp;
+type ITrap = runsc_ts.sentry.v1.ITrap;
+
+/** ACT holds libseccomp's action values (ERRNO and TRACE carry data in the low 16 bits). */
+export const ACT = {
+  KILL_PROCESS: 0x80000000,
+  KILL_THREAD: 0x00000000,
+  TRAP: 0x00030000,
+  ERRNO: 0x00050000,
+  TRACE: 0x7ff00000,
+  LOG: 0x7ffc0000,
+  ALLOW: 0x7fff0000,
+} as const;
+
+const EPERM = 1;
+const EACCES = 13;
+
+const ops: Record<string, number> = {
+  SCMP_CMP_NE: 1,
+  SCMP_CMP_LT: 2,
+  SCMP_CMP_LE: 3,
+  SCMP_CMP_EQ: 4,
+  SCMP_CMP_GE: 5,
+  SCMP_CMP_GT: 6,
+  SCMP_CMP_MASKED_EQ: 7,
+};
+
+/**
+ * SANDBOX_TRAPS is the trapped set of the ptrace platform and what the sentry decides for each.
+ * Each is denied with the errno Linux gives an unprivileged caller. docs/SYSCALLS.md explains it.
+ */
+export const SANDBOX_TRAPS: ReadonlyArray<readonly [string, number]> = [
+  ['mount', EPERM], ['umount2', EPERM], ['pivot_root', EPERM], ['move_mount', EPERM],
+  ['open_tree', EPERM], ['fsopen', EPERM], ['fsconfig', EPERM], ['fsmount', EPERM],
+  ['fspick', EPERM], ['mount_setattr', EPERM],
+  ['ptrace', EPERM], ['bpf', EPERM], ['perf_event_open', EACCES],
+  ['keyctl', EPERM], ['add_key', EPERM], ['request_key', EPERM],
+  ['kexec_load', EPERM], ['kexec_file_load', EPERM],
+  ['init_module', EPERM], ['finit_module', EPERM], ['delete_module', EPERM],
+  ['userfaultfd', EPERM], ['unshare', EPERM], ['setns', EPERM], ['open_by_handle_at', EPERM],
+  ['iopl', EPERM], ['ioperm', EPERM], ['reboot', EPERM], ['swapon', EPERM], ['swapoff', EPERM],
+  ['settimeofday', EPERM], ['clock_settime', EPERM], ['clock_adjtime', EPERM], ['adjtimex', EPERM],
+  ['acct', EPERM], ['quotactl', EPERM], ['lookup_dcookie', EPERM],
+];
+
+function action(name: string, errnoRet: number | undefined, where: string): number {
+  switch (name) {
+    case 'SCMP_ACT_KILL':
+    case 'SCMP_ACT_KILL_THREAD':
+      return ACT.KILL_THREAD;
+    case 'SCMP_ACT_KILL_PROCESS':
+      return ACT.KILL_PROCESS;
+    case 'SCMP_ACT_TRAP':
+      return ACT.TRAP;
+    case 'SCMP_ACT_ERRNO':
+      return (ACT.ERRNO | ((errnoRet ?? EPERM) & 0xffff)) >>> 0;
+    case 'SCMP_ACT_TRACE':
+      // The sentry is the tracer: a profile's own TRACE action becomes ENOSYS, as with no tracer.
+      return (ACT.ERRNO | 38) >>> 0;
+    case 'SCMP_ACT_LOG':
+      return ACT.LOG;
+    case 'SCMP_ACT_ALLOW':
+      return ACT.ALLOW;
+    default:
+      throw invalidArgument(`${where}: seccomp: unsupported action "${name}"`);
+  }
+}
+
+function arch(name: string): string {
+  return name.replace(/^SCMP_ARCH_/, '').toLowerCase();
+}
+
+/** buildSeccomp merges the OCI profile (absent = allow all) with the sandbox traps. */
+export function buildSeccomp(profile: OciSeccomp | undefined, where: string): ISeccomp {
+  const defaultAction = profile ? action(profile.defaultAction, profile.defaultErrnoRet, where) : ACT.ALLOW;
+  if (profile?.listenerPath) throw invalidArgument(`${where}: seccomp: listenerPath is not supported`);
+  const rules = (profile?.syscalls ?? []).map((r) => ({
+    names: r.names,
+    action: action(r.action, r.errnoRet, where),
+    args: (r.args ?? []).map((a) => {
+      const op = ops[a.op];
+      if (op === undefined) throw invalidArgument(`${where}: seccomp: unknown operator "${a.op}"`);
+      return { index: a.index, value: a.value, valueTwo: a.valueTwo ?? 0, op };
+    }),
+  }));
+  // Where the profile decides a syscall itself (any rule names it), the profile stands; a trap is
+  // added only for calls that fall through to an allowing default action.
+  const named = new Set(rules.flatMap((r) => r.names));
+  const defaultAllows = defaultAction === ACT.ALLOW || defaultAction === ACT.LOG;
+  const traps: ITrap[] = [];
+  for (const [name, errno] of SANDBOX_TRAPS) {
+    if (named.has(name)) {
+      const rule = rules.find((r) => r.names.includes(name));
+      if (!rule || rule.args.length > 0 || (rule.action !== ACT.ALLOW && rule.action !== ACT.LOG)) continue;
+      // An unconditional allow in the profile is narrowed to the sentry's decision.
+      rule.names = rule.names.filter((n) => n !== name);
+    } else if (!defaultAllows) {
+      continue;
+    }
+    traps.push({ name, decision: 0, errno });
+  }
+  return {
+    defaultAction,
+    architectures: (profile?.architectures ?? []).map(arch),
+    rules: rules.filter((r) => r.names.length > 0),
+    traps,
+    logTraps: false,
+  };
+}

@@ -1,0 +1,419 @@
+// The Task service (containerd.task.v2.Task) for one sandbox. Every method has the same shape:
+// find the container or process, check the state, delegate to the sentry, publish the event.
+// Errors become ttrpc statuses in one place (handlers()).
+import * as fs from 'fs';
+import * as path from 'path';
+import { containerd, google } from '../gen/protos';
+import { alreadyExists, errnoMessage, failedPrecondition, invalidArgument, notFound, toTtrpcError, unimplemented, wrap } from '../errors';
+import { Publisher, timestamp } from '../events';
+import { log } from '../log';
+import { mountRootfs, unmountAll } from '../rootfs';
+import type { ExitInfo, SandboxControl } from '../sentry';
+import { convertProcess, convertSpec } from '../spec/convert';
+import type { OciProcess, OciSpec } from '../spec/oci';
+import type { CallContext } from '../ttrpc';
+import { Container } from './container';
+import { checkState, Process } from './process';
+import { closeKeeper, closeStdio, openStdio, OpenStdio } from './stdio';
+
+const T = containerd.task.v2;
+const Status = containerd.v1.types.Status;
+
+/** ZERO_TIME is Go's zero time.Time, how containerd 1.6 encodes "not set". */
+const ZERO_TIME: google.protobuf.ITimestamp = { seconds: -62135596800, nanos: 0 };
+
+const ID_RE = /^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$/;
+const INIT_PID_FILE = 'init.pid';
+
+/** ServiceOptions wires the service to the rest of the shim. */
+export interface ServiceOptions {
+  namespace: string;
+  publisher: Publisher;
+  /** sentry returns the sandbox's sentry, starting it on first use. */
+  sentry: () => SandboxControl;
+  /** onEmpty is called when Shutdown finds no container left: the shim may exit. */
+  onEmpty: () => void;
+}
+
+type Method = (payload: Buffer, ctx: CallContext) => Promise<Uint8Array>;
+
+interface Codec<T> {
+  decode(b: Uint8Array): T;
+}
+interface Enc<T> {
+  encode(m: T): { finish(): Uint8Array };
+}
+
+/** TaskService holds the sandbox's containers and serves containerd's Task API for them. */
+export class TaskService {
+  private readonly containers = new Map<string, Container>();
+  private sandboxGone: string | undefined;
+
+  constructor(private readonly opts: ServiceOptions) {}
+
+  /** handlers maps each Task method to a ttrpc handler; the one place errors become statuses. */
+  handlers(): Record<string, Method> {
+    const h = <Req, Res>(req: Codec<Req>, res: Enc<Res>, fn: (r: Req) => Promise<Res>): Method => {
+      return async (payload) => {
+        try {
+          return res.encode(await fn(req.decode(payload))).finish();
+        } catch (err) {
+          throw toTtrpcError(err);
+        }
+      };
+    };
+    const empty = google.protobuf.Empty;
+    return {
+      Create: h(T.CreateTaskRequest, T.CreateTaskResponse, (r) => this.create(r)),
+      Start: h(T.StartRequest, T.StartResponse, (r) => this.start(r)),
+      Delete: h(T.DeleteRequest, T.DeleteResponse, (r) => this.delete(r)),
+      State: h(T.StateRequest, T.StateResponse, (r) => this.state(r)),
+      Pids: h(T.PidsRequest, T.PidsResponse, (r) => this.pids(r)),
+      Kill: h(T.KillRequest, empty, (r) => this.kill(r)),
+      Exec: h(T.ExecProcessRequest, empty, (r) => this.exec(r)),
+      ResizePty: h(T.ResizePtyRequest, empty, (r) => this.resizePty(r)),
+      CloseIO: h(T.CloseIORequest, empty, (r) => this.closeIO(r)),
+      Wait: h(T.WaitRequest, T.WaitResponse, (r) => this.wait(r)),
+      Connect: h(T.ConnectRequest, T.ConnectResponse, (r) => this.connect(r)),
+      Shutdown: h(T.ShutdownRequest, empty, (r) => this.shutdown(r)),
+      Pause: h(T.PauseRequest, empty, async (r) => this.unsupported('pause', r.id)),
+      Resume: h(T.ResumeRequest, empty, async (r) => this.unsupported('resume', r.id)),
+      Checkpoint: h(T.CheckpointTaskRequest, empty, async (r) => this.unsupported('checkpoint', r.id)),
+      Update: h(T.UpdateTaskRequest, empty, async (r) => this.unsupported('update', r.id)),
+      Stats: h(T.StatsRequest, T.StatsResponse, async (r) => this.unsupported('stats', r.id)),
+    };
+  }
+
+  /** containerCount is how many containers the shim still holds. */
+  get containerCount(): number {
+    return this.containers.size;
+  }
+
+  private unsupported(op: string, id: string): never {
+    throw unimplemented(`${op} of container ${id}: not supported by runsc-ts yet`);
+  }
+
+  private container(id: string): Container {
+    const c = this.containers.get(id);
+    if (!c) throw notFound(`container ${id}: container not created`);
+    return c;
+  }
+
+  private async create(r: containerd.task.v2.CreateTaskRequest): Promise<containerd.task.v2.ICreateTaskResponse> {
+    const where = `creating container ${r.id}`;
+    if (!ID_RE.test(r.id) || r.id.length > 76) throw invalidArgument(`${where}: invalid container id`);
+    if (this.containers.has(r.id)) throw alreadyExists(`${where}: container ${r.id} already exists`);
+    if (this.sandboxGone) throw failedPrecondition(`${where}: sandbox is gone: ${this.sandboxGone}`);
+    if (r.checkpoint) throw unimplemented(`${where}: checkpoint/restore is not supported`);
+    const bundle = r.bundle || process.cwd();
+    let spec: OciSpec;
+    try {
+      spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+    } catch (err) {
+      throw invalidArgument(`${where}: reading ${path.join(bundle, 'config.json')}: ${errnoMessage(err)}`);
+    }
+    if (!spec.root?.path) throw invalidArgument(`${where}: spec has no root.path`);
+    const rootfs = path.resolve(bundle, spec.root.path);
+    const paths = { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal };
+    // Validate what needs no side effects first, so bad input leaves nothing to undo.
+    const init = new Process(r.id, r.id, '', paths);
+    const processSpec = convertProcess(spec.process, {}, where);
+    processSpec.stdio = { ...processSpec.stdio, terminal: r.terminal };
+    const mounted = r.rootfs.length > 0;
+    if (mounted) mountRootfs(r.rootfs, rootfs, where);
+    let stdio: OpenStdio | undefined;
+    try {
+      if (!fs.existsSync(rootfs)) throw invalidArgument(`${where}: rootfs "${rootfs}": no such file or directory`);
+      const containerSpec = convertSpec(spec, rootfs, where);
+      stdio = openStdio(paths, where);
+      processSpec.stdio = { ...processSpec.stdio, hasStdin: stdio.hasStdin, hasStdout: stdio.hasStdout, hasStderr: stdio.hasStderr };
+      const sentry = this.opts.sentry();
+      let res;
+      try {
+        res = await sentry.createContainer({ containerId: r.id, spec: containerSpec, process: processSpec }, stdio.fds);
+      } catch (err) {
+        throw wrap(err, where);
+      } finally {
+        closeStdio(stdio);
+      }
+      init.pid = res.pid ?? 0;
+      init.stdio = stdio;
+    } catch (err) {
+      if (stdio) closeKeeper(stdio);
+      if (mounted) unmountAll(rootfs);
+      throw err;
+    }
+    const c = new Container(r.id, bundle, spec, rootfs, mounted, init);
+    this.containers.set(r.id, c);
+    fs.writeFileSync(path.join(bundle, INIT_PID_FILE), String(init.pid));
+    this.watch(c, init);
+    this.opts.publisher.publish({
+      topic: '/tasks/create',
+      type: 'TaskCreate',
+      msg: {
+        containerId: r.id,
+        bundle,
+        rootfs: r.rootfs,
+        io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
+        checkpoint: r.checkpoint,
+        pid: init.pid,
+      },
+    });
+    log.info('container created', { id: r.id, pid: init.pid });
+    return { pid: init.pid };
+  }
+
+  private async start(r: containerd.task.v2.StartRequest): Promise<containerd.task.v2.IStartResponse> {
+    const c = this.container(r.id);
+    const p = c.process(r.execId);
+    checkState(p.state, 'start');
+    if (p.starting) throw failedPrecondition(`cannot start process in starting state`);
+    p.starting = true;
+    try {
+      if (p.isInit) {
+        try {
+          await this.opts.sentry().startContainer(c.id);
+        } catch (err) {
+          throw wrap(err, `starting container ${c.id}`);
+        }
+        p.state = 'running';
+        this.opts.publisher.publish({ topic: '/tasks/start', type: 'TaskStart', msg: { containerId: c.id, pid: p.pid } });
+      } else {
+        await this.startExec(c, p);
+      }
+    } finally {
+      p.starting = false;
+    }
+    // An exit that raced with Start is applied now, after the start event went out.
+    const held = p.heldExit;
+    if (held) {
+      p.heldExit = undefined;
+      this.onExit(c, p, held);
+    }
+    return { pid: p.pid };
+  }
+
+  private async startExec(c: Container, p: Process): Promise<void> {
+    const where = `starting exec ${p.execId} in container ${c.id}`;
+    const spec = p.ociSpec;
+    const processSpec = convertProcess(spec, {}, where);
+    processSpec.stdio = { ...processSpec.stdio, terminal: p.paths.terminal };
+    const stdio = openStdio(p.paths, where);
+    processSpec.stdio = { ...processSpec.stdio, hasStdin: stdio.hasStdin, hasStdout: stdio.hasStdout, hasStderr: stdio.hasStderr };
+    let res;
+    try {
+      res = await this.opts.sentry().exec({ containerId: c.id, execId: p.execId, process: processSpec }, stdio.fds);
+    } catch (err) {
+      closeKeeper(stdio);
+      throw wrap(err, where);
+    } finally {
+      closeStdio(stdio);
+    }
+    p.pid = res.pid ?? 0;
+    p.stdio = stdio;
+    p.state = 'running';
+    this.watch(c, p);
+    this.opts.publisher.publish({
+      topic: '/tasks/exec-started',
+      type: 'TaskExecStarted',
+      msg: { containerId: c.id, execId: p.execId, pid: p.pid },
+    });
+  }
+
+  /** watch asks the sentry for the process's exit; a lost sentry counts as SIGKILL. */
+  private watch(c: Container, p: Process): void {
+    this.opts
+      .sentry()
+      .wait(c.id, p.pid)
+      .then(
+        (exit) => this.onExit(c, p, exit),
+        (err) => {
+          log.warn('waiting for process failed', { id: c.id, exec: p.execId, error: (err as Error).message });
+          this.onExit(c, p, { exitStatus: 137, exitedAt: new Date() });
+        },
+      );
+  }
+
+  /**
+   * onExit publishes a process's exit in the order containerd requires. An exit is held while
+   * that process's Start is in flight (its start event must go first). The init's exit is the
+   * last exit of its container: while execs are still alive (the kernel is killing them, since
+   * PID 1 of their namespace is gone) it waits, and the last exec exit releases it.
+   */
+  private onExit(c: Container, p: Process, exit: ExitInfo): void {
+    if (p.state === 'stopped' || p.state === 'deleted') return;
+    if (p.starting) {
+      p.heldExit = exit;
+      return;
+    }
+    if (p.isInit && c.liveExecs().length > 0) {
+      c.heldInitExit = exit;
+      void this.opts
+        .sentry()
+        .signal(c.id, 0, 9, true)
+        .catch(() => undefined);
+      return;
+    }
+    this.publishExit(c, p, exit);
+    if (!p.isInit && c.heldInitExit && c.liveExecs().length === 0) {
+      const held = c.heldInitExit;
+      c.heldInitExit = undefined;
+      this.publishExit(c, c.init, held);
+    }
+  }
+
+  private publishExit(c: Container, p: Process, exit: ExitInfo): void {
+    if (p.stdio) closeKeeper(p.stdio);
+    p.setExited(exit.exitStatus, exit.exitedAt);
+    this.opts.publisher.publish({
+      topic: '/tasks/exit',
+      type: 'TaskExit',
+      msg: { containerId: c.id, id: p.id, pid: p.pid, exitStatus: exit.exitStatus, exitedAt: timestamp(exit.exitedAt) },
+    });
+    log.info('process exited', { id: c.id, exec: p.execId, pid: p.pid, status: exit.exitStatus });
+  }
+
+  private async delete(r: containerd.task.v2.DeleteRequest): Promise<containerd.task.v2.IDeleteResponse> {
+    const c = this.container(r.id);
+    const p = c.process(r.execId);
+    checkState(p.state, 'delete');
+    const exitedAt = p.exitedAt ? timestamp(p.exitedAt) : ZERO_TIME;
+    if (!p.isInit) {
+      c.execs.delete(p.execId);
+      p.state = 'deleted';
+      return { pid: p.pid, exitStatus: p.exitStatus, exitedAt };
+    }
+    if (c.execs.size > 0 && [...c.execs.values()].some((e) => e.state === 'running')) {
+      throw failedPrecondition(`deleting container ${c.id}: exec processes are still running`);
+    }
+    if (p.state === 'created') p.state = 'deleted'; // its kill by DestroyContainer is no exit to publish
+    if (!this.sandboxGone) {
+      try {
+        await this.opts.sentry().destroyContainer(c.id);
+      } catch (err) {
+        log.warn('destroying container in the sentry', { id: c.id, error: (err as Error).message });
+      }
+    }
+    if (p.stdio) closeKeeper(p.stdio);
+    if (c.rootfsMounted) unmountAll(c.rootfs);
+    fs.rmSync(path.join(c.bundle, INIT_PID_FILE), { force: true });
+    p.state = 'deleted';
+    this.containers.delete(c.id);
+    this.opts.publisher.publish({
+      topic: '/tasks/delete',
+      type: 'TaskDelete',
+      msg: { containerId: c.id, pid: p.pid, exitStatus: p.exitStatus, exitedAt, id: '' },
+    });
+    log.info('container deleted', { id: c.id });
+    return { pid: p.pid, exitStatus: p.exitStatus, exitedAt };
+  }
+
+  private async state(r: containerd.task.v2.StateRequest): Promise<containerd.task.v2.IStateResponse> {
+    const c = this.container(r.id);
+    const p = c.process(r.execId);
+    const status = { created: Status.CREATED, running: Status.RUNNING, stopped: Status.STOPPED, deleted: Status.STOPPED }[p.state];
+    return {
+      id: p.id,
+      bundle: c.bundle,
+      pid: p.pid,
+      status,
+      stdin: p.paths.stdin,
+      stdout: p.paths.stdout,
+      stderr: p.paths.stderr,
+      terminal: p.paths.terminal,
+      exitStatus: p.exitStatus,
+      exitedAt: p.exitedAt ? timestamp(p.exitedAt) : ZERO_TIME,
+    };
+  }
+
+  private async pids(r: containerd.task.v2.PidsRequest): Promise<containerd.task.v2.IPidsResponse> {
+    const c = this.container(r.id);
+    const list = await this.opts.sentry().processes(c.id);
+    return {
+      processes: list.map((p) => ({
+        pid: p.pid ?? 0,
+        info: p.execId
+          ? { typeUrl: 'containerd.runc.v1.ProcessDetails', value: containerd.runc.v1.ProcessDetails.encode({ execId: p.execId }).finish() }
+          : null,
+      })),
+    };
+  }
+
+  private async kill(r: containerd.task.v2.KillRequest): Promise<google.protobuf.IEmpty> {
+    const c = this.container(r.id);
+    const p = c.process(r.execId);
+    if (p.state === 'stopped' || p.state === 'deleted') throw notFound(`killing ${p.id}: process already finished`);
+    if (p.pid === 0) throw notFound(`killing ${p.id}: process not started`);
+    const all = r.all && p.isInit;
+    try {
+      await this.opts.sentry().signal(c.id, p.pid, r.signal || 15, all);
+    } catch (err) {
+      throw wrap(err, `killing ${p.id}`);
+    }
+    return {};
+  }
+
+  private async exec(r: containerd.task.v2.ExecProcessRequest): Promise<google.protobuf.IEmpty> {
+    const c = this.container(r.id);
+    const where = `exec ${r.execId} in container ${r.id}`;
+    if (!ID_RE.test(r.execId)) throw invalidArgument(`${where}: invalid exec id`);
+    if (c.execs.has(r.execId)) throw alreadyExists(`${where}: id ${r.execId}: already exists`);
+    if (c.init.state !== 'running') throw failedPrecondition(`${where}: cannot exec in a ${c.init.state} container`);
+    let spec: OciProcess;
+    try {
+      spec = JSON.parse(Buffer.from(r.spec?.value ?? []).toString('utf8'));
+    } catch (err) {
+      throw invalidArgument(`${where}: parsing process spec: ${(err as Error).message}`);
+    }
+    convertProcess(spec, {}, where); // validate now, so a bad spec fails Exec rather than Start
+    const p = new Process(c.id, r.execId, r.execId, { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal });
+    p.ociSpec = spec;
+    c.execs.set(r.execId, p);
+    this.opts.publisher.publish({ topic: '/tasks/exec-added', type: 'TaskExecAdded', msg: { containerId: c.id, execId: r.execId } });
+    return {};
+  }
+
+  private async resizePty(r: containerd.task.v2.ResizePtyRequest): Promise<google.protobuf.IEmpty> {
+    const c = this.container(r.id);
+    const p = c.process(r.execId);
+    if (!p.paths.terminal || p.state !== 'running') return {};
+    await this.opts.sentry().resizePty(c.id, p.pid, r.width, r.height);
+    return {};
+  }
+
+  private async closeIO(r: containerd.task.v2.CloseIORequest): Promise<google.protobuf.IEmpty> {
+    const c = this.container(r.id);
+    const p = c.process(r.execId);
+    if (!r.stdin) return {};
+    if (p.paths.terminal && p.state === 'running') await this.opts.sentry().closeStdin(c.id, p.pid);
+    if (p.stdio) closeKeeper(p.stdio);
+    return {};
+  }
+
+  private async wait(r: containerd.task.v2.WaitRequest): Promise<containerd.task.v2.IWaitResponse> {
+    const p = this.container(r.id).process(r.execId);
+    await p.waitExit();
+    return { exitStatus: p.exitStatus, exitedAt: p.exitedAt ? timestamp(p.exitedAt) : ZERO_TIME };
+  }
+
+  private async connect(r: containerd.task.v2.ConnectRequest): Promise<containerd.task.v2.IConnectResponse> {
+    return { shimPid: process.pid, taskPid: this.containers.get(r.id)?.init.pid ?? 0, version: '' };
+  }
+
+  private async shutdown(_r: containerd.task.v2.ShutdownRequest): Promise<google.protobuf.IEmpty> {
+    if (this.containers.size === 0) setImmediate(() => this.opts.onEmpty());
+    return {};
+  }
+
+  /** sandboxLost marks every process exited (SIGKILL) when the sentry is gone. */
+  sandboxLost(why: string): void {
+    if (this.sandboxGone) return;
+    this.sandboxGone = why;
+    log.error('sandbox lost', { reason: why });
+    const now = new Date();
+    for (const c of this.containers.values()) {
+      for (const e of c.execs.values()) if (e.state === 'running' || e.starting) this.onExit(c, e, { exitStatus: 137, exitedAt: now });
+      if (c.init.state === 'running' || c.init.state === 'created') this.onExit(c, c.init, { exitStatus: 137, exitedAt: now });
+    }
+  }
+}
