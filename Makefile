@@ -30,7 +30,7 @@ deps: .deps-stamp
 build: deps build/.stamp
 
 build/.stamp: $(PROTOS) $(TS_SRC) $(NATIVE_SRC) tsconfig.json Makefile
-	mkdir -p shim/gen build/Release build/bin
+	mkdir -p shim/gen build/Release build/bin build/js/shim/gen
 	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --force-number -p protos -o build/protos-doc.js $(PROTOS)
 	npx pbts -o shim/gen/protos.d.ts build/protos-doc.js
 	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --no-comments --force-number -p protos -o shim/gen/protos.js $(PROTOS)

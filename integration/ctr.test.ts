@@ -261,6 +261,56 @@ t.test('an attached ctr run returns 137 when its task is SIGKILLed', async (t) =
   t.equal(res.code, 137, 'ctr run exits 137', output(res));
 });
 
+// Host pid of the shim serving task `id`, or of that shim's sentry.
+function runtimePid(name: string, id: string): number {
+  let shim = 0;
+  for (const line of runtimeProcesses()) {
+    const [pid, cmd] = line.split(': ');
+    if (cmd.includes('containerd-shim-runsc-ts-v1') && cmd.split(' ').includes(id)) shim = Number(pid);
+  }
+  if (shim === 0 || name === 'containerd-shim-runsc-ts-v1') return shim;
+  for (const tid of fs.readdirSync(`/proc/${shim}/task`)) {
+    for (const child of fs.readFileSync(`/proc/${shim}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) {
+      if (child && fs.readFileSync(`/proc/${child}/cmdline`, 'latin1').includes(name)) return Number(child);
+    }
+  }
+  return 0;
+}
+
+// Runs `sleep` attached, SIGKILLs one runtime process of it, and checks containerd reports the
+// task exited and its cleanup leaves nothing behind.
+async function killRuntimeProcess(t: TapTest, name: string): Promise<void> {
+  const c = harness();
+  const leaks = leakCheck(c);
+  const id = uniqueId('crash');
+  t.teardown(() => removeContainer(c, id));
+  let ended = false;
+  const r = run(['--rm'], id, ['sh', '-c', 'sleep 1000 & sleep 1000']).finally(() => {
+    ended = true;
+  });
+  const status = await untilRunning(id, 30_000, () => ended);
+  t.equal(status, 'RUNNING', 'the task runs', ended ? output(await r) : {});
+  if (status !== 'RUNNING') return;
+  const pid = runtimePid(name, id);
+  t.ok(pid > 0, `found the ${name} process`, { processes: runtimeProcesses() });
+  if (pid <= 0) return;
+  process.kill(pid, 'SIGKILL');
+  const res = await r;
+  t.not(res.code, 0, 'ctr run reports the task ended abnormally', output(res));
+  t.equal(await leaks.report(20_000), NOTHING_LEFT, 'no container process, shim, sentry, mount or bundle left');
+  t.same(runtimeProcesses(), [], 'no containerd-shim-runsc-ts-v1 or runsc-ts-sentry left');
+}
+
+const onlyRunscTs = { skip: RUNTIME !== RUNSC_TS_RUNTIME ? 'kills runsc-ts processes' : false };
+
+t.test('a SIGKILLed shim leaves nothing after containerd cleans up', onlyRunscTs, async (t) => {
+  await killRuntimeProcess(t, 'containerd-shim-runsc-ts-v1');
+});
+
+t.test('a SIGKILLed sentry ends the task as killed and leaves nothing', onlyRunscTs, async (t) => {
+  await killRuntimeProcess(t, 'runsc-ts-sentry');
+});
+
 t.test('kill --all ends every process of the task', async (t) => {
   const c = harness();
   const leaks = leakCheck(c);
