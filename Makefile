@@ -38,8 +38,7 @@ build/.stamp: $(PROTOS) $(TS_SRC) $(NATIVE_SRC) tsconfig.json Makefile
 	cp shim/gen/protos.js build/js/shim/gen/protos.js
 	cd sentry-native && ../node_modules/.bin/node-gyp rebuild $(NODE_GYP_FLAGS) --loglevel=warn
 	cp sentry-native/build/Release/runsc-ts-sentry sentry-native/build/Release/runsc_ts_native.node build/Release/
-	printf '#!%s\nrequire("../js/shim/main.js");\n' "$(NODE)" > build/bin/containerd-shim-runsc-ts-v1
-	chmod 755 build/bin/containerd-shim-runsc-ts-v1
+	cp sentry-native/build/Release/containerd-shim-runsc-ts-v1 build/bin/
 	ln -sf ../Release/runsc-ts-sentry build/bin/runsc-ts-sentry
 	@touch $@
 
@@ -58,12 +57,9 @@ bench: build
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/runsc-ts $(DESTDIR)$(PREFIX)/bin
 	rm -rf $(DESTDIR)$(PREFIX)/lib/runsc-ts/*
-	cp -r build/js build/Release $(DESTDIR)$(PREFIX)/lib/runsc-ts/
+	cp -r build/js build/Release build/bin $(DESTDIR)$(PREFIX)/lib/runsc-ts/
 	cp package.json package-lock.json $(DESTDIR)$(PREFIX)/lib/runsc-ts/
 	cd $(DESTDIR)$(PREFIX)/lib/runsc-ts && npm ci --omit=dev --no-audit --no-fund --loglevel=error </dev/null
-	install -d $(DESTDIR)$(PREFIX)/lib/runsc-ts/bin
-	printf '#!%s\nrequire("../js/shim/main.js");\n' "$(NODE)" > $(DESTDIR)$(PREFIX)/lib/runsc-ts/bin/containerd-shim-runsc-ts-v1
-	chmod 755 $(DESTDIR)$(PREFIX)/lib/runsc-ts/bin/containerd-shim-runsc-ts-v1
 	ln -sf ../lib/runsc-ts/bin/containerd-shim-runsc-ts-v1 $(DESTDIR)$(PREFIX)/bin/containerd-shim-runsc-ts-v1
 	ln -sf ../lib/runsc-ts/Release/runsc-ts-sentry $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry
 

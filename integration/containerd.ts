@@ -5,6 +5,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ZYGOTE_SLOTS, zygotePath } from '../shim/bootstrap/zygote';
 import { Leftovers, leakedProcesses, leftovers, mountsUnder } from './leftovers';
 
 /** CONTAINERD_BINARY is the containerd executable the harness starts. */
@@ -473,13 +474,14 @@ class Instance implements Containerd {
       const [ns, id] = nsId.split('/');
       out.add(this.shimSocket(id, ns));
     }
+    for (let slot = 0; slot < ZYGOTE_SLOTS; slot++) out.add(zygotePath(this.address, slot));
     return [...out].filter((p) => p.startsWith(SHIM_SOCKET_DIR + '/'));
   }
 
   // Kills processes tied to the base dir (shims, sentries, container processes) and waits.
   async killLeaked(): Promise<void> {
     for (let round = 0; round < 20; round++) {
-      const procs = leakedProcesses(this.baseDir, this.exited ? [] : [this.pid]);
+      const procs = leakedProcesses(this.baseDir, this.exited ? [] : [this.pid], true);
       if (procs.length === 0) return;
       for (const p of procs) {
         try {
@@ -630,7 +632,7 @@ class Instance implements Containerd {
       }
     }
     for (let round = 0; round < 25; round++) {
-      const procs = leakedProcesses(this.baseDir, []);
+      const procs = leakedProcesses(this.baseDir, [], true);
       if (procs.length === 0) break;
       for (const p of procs) {
         try {

@@ -110,6 +110,7 @@ function runtimeProcesses(): string[] {
     } catch {
       continue;
     }
+    if (cmd.endsWith(' zygote')) continue; // the warm shim belongs to containerd, not to a container
     if (cmd.includes(harness().baseDir) && SHIM_NAMES.some((n) => cmd.includes(n))) out.push(`${ent}: ${cmd}`);
   }
   return out;
@@ -261,14 +262,16 @@ t.test('an attached ctr run returns 137 when its task is SIGKILLed', async (t) =
   t.equal(res.code, 137, 'ctr run exits 137', output(res));
 });
 
-// Host pid of the shim serving task `id`, or of that shim's sentry.
+// Host pid of the shim serving task `id` (from the bundle's shim.pid), or of that shim's sentry.
 function runtimePid(name: string, id: string): number {
+  const c = harness();
   let shim = 0;
-  for (const line of runtimeProcesses()) {
-    const [pid, cmd] = line.split(': ');
-    if (cmd.includes('containerd-shim-runsc-ts-v1') && cmd.split(' ').includes(id)) shim = Number(pid);
+  try {
+    shim = Number(fs.readFileSync(path.join(c.stateDir, 'io.containerd.runtime.v2.task', c.namespace, id, 'shim.pid'), 'utf8'));
+  } catch {
+    return 0;
   }
-  if (shim === 0 || name === 'containerd-shim-runsc-ts-v1') return shim;
+  if (name === 'containerd-shim-runsc-ts-v1') return shim;
   for (const tid of fs.readdirSync(`/proc/${shim}/task`)) {
     for (const child of fs.readFileSync(`/proc/${shim}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) {
       if (child && fs.readFileSync(`/proc/${child}/cmdline`, 'latin1').includes(name)) return Number(child);

@@ -27,12 +27,16 @@ function children(pid: number): number[] {
   return out;
 }
 
-function cmdline(pid: number): string {
+function fullCmdline(pid: number): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 90);
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
   } catch {
     return '?';
   }
+}
+
+function cmdline(pid: number): string {
+  return fullCmdline(pid).slice(0, 90);
 }
 
 function tree(pid: number, depth: number, lines: string[]): void {
@@ -76,7 +80,8 @@ async function main(): Promise<void> {
     process.stdout.write((await cd.ctr(['task', 'ps', id])).stdout);
 
     section('outside: the process tree on the host (shim → sentry → container processes)');
-    const shims = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && cmdline(Number(p)).includes('containerd-shim-runsc-ts-v1'));
+    // Warm shims (zygotes) wait for the next start; the demo's container has its own shim.
+    const shims = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && /^containerd-shim-runsc-ts-v1 .* -id runsc-ts-demo /.test(fullCmdline(Number(p)) + ' '));
     const lines: string[] = [];
     for (const s of shims) tree(Number(s), 0, lines);
     console.log(lines.join('\n'));

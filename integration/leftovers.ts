@@ -58,9 +58,10 @@ function ancestors(): Set<number> {
 /**
  * leakedProcesses lists live processes tied to `baseDir`: its path in their argv, cwd, root,
  * mount table (containers) or environment (shims get TTRPC_ADDRESS).
- * `excludePids` (e.g. containerd itself) and this process's ancestors are skipped.
+ * `excludePids` (e.g. containerd itself) and this process's ancestors are skipped, and so are
+ * warm shims unless `includeWarmShims` (cleanup kills them; leak reports do not count them).
  */
-export function leakedProcesses(baseDir: string, excludePids: number[] = []): LeakedProcess[] {
+export function leakedProcesses(baseDir: string, excludePids: number[] = [], includeWarmShims = false): LeakedProcess[] {
   const skip = ancestors();
   for (const p of excludePids) skip.add(p);
   const selfMnt = linkOr('/proc/self/ns/mnt');
@@ -75,6 +76,9 @@ export function leakedProcesses(baseDir: string, excludePids: number[] = []): Le
     const rawCmd = readOr(`${dir}/cmdline`, '');
     if (rawCmd === '') continue; // kernel thread or already gone
     const cmdline = rawCmd.replace(/\0+$/, '').split('\0').join(' ');
+    // A warm shim (zygote) waits for containerd's next start: it belongs to containerd, not to
+    // any container, and ends when containerd goes away.
+    if (!includeWarmShims && SHIM_NAMES.some((n) => cmdline.startsWith(n)) && cmdline.endsWith(' zygote')) continue;
     const comm = readOr(`${dir}/comm`, '').trim();
     const reasons: string[] = [];
     if (cmdline.includes(tie)) reasons.push('argv names the base dir');

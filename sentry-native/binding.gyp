@@ -1,4 +1,4 @@
-# node-gyp build of runsc-ts's native parts: the sentry executable and the shim's addon.
+# node-gyp build of runsc-ts's native parts: the sentry, the shim launcher and the shim's addon.
 {
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
@@ -12,6 +12,12 @@
       "type": "executable",
       "sources": ["<!@(ls -1 sentry/*.cc common/*.cc 2>/dev/null)"],
       "libraries": ["-lseccomp"]
+    },
+    {
+      "target_name": "containerd-shim-runsc-ts-v1",
+      "type": "executable",
+      "sources": ["launcher/launcher.cc"],
+      "defines": ["RUNSC_TS_NODE=\"<!(node -p process.execPath)\""]
     },
     {
       "target_name": "runsc_ts_native",

@@ -1,4 +1,5 @@
-// containerd-shim-runsc-ts-v1: the entry point; dispatches containerd's start / delete / serve.
+// The TypeScript shim's entry, run by the native launcher (containerd-shim-runsc-ts-v1), which
+// handles `delete` itself: dispatches start, serve and zygote.
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseFlags } from './bootstrap/flags';
@@ -24,15 +25,13 @@ async function main(): Promise<void> {
   switch (flags.action) {
     case 'start': {
       const { start } = await import('./bootstrap/start');
-      // The serving copy runs the same entry (the installed wrapper), so ps shows it by name.
-      const address = await start(flags, process.argv[1] || path.join(__dirname, 'main.js'));
+      const address = await start(flags, path.join(__dirname, 'main.js'));
       process.stdout.write(address, () => process.exit(0));
       return;
     }
-    case 'delete': {
-      const { deleteAction } = await import('./bootstrap/delete');
-      const out = await deleteAction(flags);
-      process.stdout.write(out, () => process.exit(0));
+    case 'zygote': {
+      const { runZygote } = await import('./bootstrap/zygote');
+      await runZygote(flags);
       return;
     }
     case '': {

@@ -11,8 +11,10 @@ import { TaskService } from '../task/service';
 import { Server } from '../ttrpc';
 import type { ShimFlags } from './flags';
 import { groupId, socketPath } from './start';
+import { ensureZygote } from './zygote';
 
 const LISTEN_FD = 3;
+const ZYGOTE_DELAY_MS = 1000;
 
 function openShimLog(bundle: string): void {
   try {
@@ -22,13 +24,18 @@ function openShimLog(bundle: string): void {
   }
 }
 
-/** serve runs the shim server until the sandbox is empty and containerd calls Shutdown. */
-export async function serve(flags: ShimFlags): Promise<void> {
+/**
+ * serve runs the shim server until the sandbox is empty and containerd calls Shutdown. The
+ * listening socket is fd 3 (from a cold `start`) or, in an adopting zygote, listener.
+ */
+export async function serve(flags: ShimFlags, listener?: net.Server, groupName?: string): Promise<void> {
   const bundle = process.cwd();
   openShimLog(bundle);
+  fs.writeFileSync(path.join(bundle, 'shim.pid'), String(process.pid));
   setDebug(flags.debug);
   native.setChildSubreaper();
-  const group = process.env.RUNSC_TS_GROUP || groupId(flags.id, undefined);
+  const group = groupName || process.env.RUNSC_TS_GROUP || groupId(flags.id, undefined);
+  delete process.env.RUNSC_TS_GROUP;
   const sock = socketPath(flags.address, flags.namespace, group);
   const ttrpcAddress = (process.env.TTRPC_ADDRESS || `${flags.address}.ttrpc`).replace(/^unix:\/\//, '');
   const publisher = new TtrpcPublisher(ttrpcAddress, flags.namespace);
@@ -36,7 +43,6 @@ export async function serve(flags: ShimFlags): Promise<void> {
   let sentry: Sentry | undefined;
   let exiting = false;
   const server = new Server();
-  const listener = net.createServer();
 
   const exit = async (code: number): Promise<void> => {
     if (exiting) return;
@@ -45,6 +51,7 @@ export async function serve(flags: ShimFlags): Promise<void> {
     await publisher.drain(5000);
     if (sentry) await sentry.shutdown();
     fs.rmSync(sock, { force: true });
+    await ensureZygote(flags).catch(() => undefined); // the next start finds a warm shim
     publisher.close();
     await server.close().catch(() => undefined);
     process.exit(code);
@@ -81,7 +88,12 @@ export async function serve(flags: ShimFlags): Promise<void> {
     process.exit(1);
   });
 
-  listener.listen({ fd: LISTEN_FD });
+  if (!listener) {
+    listener = net.createServer();
+    listener.listen({ fd: LISTEN_FD });
+  }
   server.serve(listener);
   log.info('shim serving', { address: `unix://${sock}`, group, id: flags.id, pid: process.pid });
+  // Once this shim is up, make sure a warm shim waits for the next start (off the critical path).
+  setTimeout(() => void ensureZygote(flags).catch((err) => log.warn('starting the warm shim', { error: err.message })), ZYGOTE_DELAY_MS).unref();
 }
