@@ -2,9 +2,10 @@
 // exec, kill, tty, stdin EOF, no leaks, clean failures. RUNSC_TS_IT_RUNTIME=io.containerd.runc.v2
 // runs the same tests against runc, to check the tests themselves.
 import * as fs from 'fs';
+import { spawn } from 'child_process';
 import * as path from 'path';
 import t from 'tap';
-import { Containerd, RUNSC_TS_RUNTIME, RunOptions, RunResult, startContainerd } from './containerd';
+import { CTR_BINARY, Containerd, RUNSC_TS_RUNTIME, RunOptions, RunResult, startContainerd } from './containerd';
 import {
   TapTest,
   cleanReport,
@@ -467,6 +468,39 @@ t.test('an exec of a missing binary fails and leaves the task running', async (t
   t.equal(await taskStatus(c, id), 'RUNNING', 'the task still runs');
   const again = await c.ctr(['task', 'exec', '--exec-id', 'n1', id, 'true'], { timeoutMs: 30_000 });
   t.equal(again.code, 0, 'the failed exec id can be used again', output(again));
+});
+
+t.test('events reach containerd in the order it requires', async (t) => {
+  const c = harness();
+  const id = uniqueId('events');
+  const events = spawn(CTR_BINARY, ['--address', c.address, 'events'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  events.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));
+  t.teardown(() => {
+    events.kill('SIGKILL');
+  });
+  await sleep(300); // subscribed before the first event
+  if (!(await runDetached(t, id, ['sleep', '1000']))) return;
+  const ex = await c.ctr(['task', 'exec', '--exec-id', 'ev1', id, 'sh', '-c', 'exit 4'], { timeoutMs: 30_000 });
+  t.equal(ex.code, 4, 'the exec exits 4', output(ex));
+  await c.ctr(['task', 'kill', '--signal', '9', id], { timeoutMs: 10_000 });
+  const del = await deleteTask(c, id);
+  t.equal(del.exitStatus, 137, 'the task exits 137', output(del.result));
+  const topics = await waitFor(
+    () => out.split('\n').filter((l) => l.includes(id) && / \/tasks\//.test(l)).map((l) => /(\/tasks\/[a-z-]+)/.exec(l)![1]),
+    (ts) => ts.includes('/tasks/delete'),
+    10_000,
+    100,
+  );
+  t.same(
+    topics,
+    ['/tasks/create', '/tasks/start', '/tasks/exec-added', '/tasks/exec-started', '/tasks/exit', '/tasks/exit', '/tasks/delete'],
+    'create, start, exec-added, exec-started, exec exit, init exit, delete',
+    { events: out },
+  );
+  const exits = out.split('\n').filter((l) => l.includes(id) && l.includes('/tasks/exit'));
+  t.match(exits[0] ?? '', /"id":"ev1".*"exit_status":4/, 'the exec exit carries the exec id and status 4', { exits });
+  t.match(exits[1] ?? '', new RegExp(`"id":"${id}".*"exit_status":137`), 'the init exit carries the container id and 137', { exits });
 });
 
 t.test('20 containers come and go without leaking', async (t) => {
