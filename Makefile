@@ -1,6 +1,7 @@
 # runsc-ts: build, test, demo, bench and install. `make demo` and `make test` run `deps` first.
 SHELL := /bin/bash
 PREFIX ?= /usr/local
+CONTAINERD_CONFIG ?= /etc/containerd/config.toml
 NODE := $(shell command -v node)
 NODEDIR := $(shell d=$$(dirname $$(dirname $$(command -v node))); [ -d $$d/include/node ] && echo $$d)
 NODE_GYP_FLAGS := $(if $(NODEDIR),--nodedir=$(NODEDIR),)
@@ -57,13 +58,18 @@ bench: build
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/runsc-ts $(DESTDIR)$(PREFIX)/bin
 	rm -rf $(DESTDIR)$(PREFIX)/lib/runsc-ts/*
-	cp -r build/js build/Release build/bin $(DESTDIR)$(PREFIX)/lib/runsc-ts/
+	install -d $(DESTDIR)$(PREFIX)/lib/runsc-ts/js
+	cp -r build/Release build/bin $(DESTDIR)$(PREFIX)/lib/runsc-ts/
+	cd build/js && find shim -name '*.js' ! -name '*.test.js' -exec install -D -m 644 {} $(DESTDIR)$(PREFIX)/lib/runsc-ts/js/{} \;
 	cp package.json package-lock.json $(DESTDIR)$(PREFIX)/lib/runsc-ts/
 	cd $(DESTDIR)$(PREFIX)/lib/runsc-ts && npm ci --omit=dev --no-audit --no-fund --loglevel=error </dev/null
 	ln -sf ../lib/runsc-ts/bin/containerd-shim-runsc-ts-v1 $(DESTDIR)$(PREFIX)/bin/containerd-shim-runsc-ts-v1
 	ln -sf ../lib/runsc-ts/Release/runsc-ts-sentry $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry
+	install -d $(dir $(DESTDIR)$(CONTAINERD_CONFIG))
+	node build/js/shim/install/containerd-config.js add $(DESTDIR)$(CONTAINERD_CONFIG)
 
 uninstall:
+	[ ! -f $(DESTDIR)$(CONTAINERD_CONFIG) ] || node build/js/shim/install/containerd-config.js remove $(DESTDIR)$(CONTAINERD_CONFIG)
 	rm -f $(DESTDIR)$(PREFIX)/bin/containerd-shim-runsc-ts-v1 $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry
 	rm -rf $(DESTDIR)$(PREFIX)/lib/runsc-ts
 
