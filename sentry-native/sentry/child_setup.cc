@@ -236,37 +236,53 @@ void MakeParentMountPrivate(const std::string& rootfs) {
   }
 }
 
-// InheritCpuset fills an empty cpuset.cpus / cpuset.mems (a new v1 cpuset cgroup) from the
-// parent, without which no task can join it (ENOSPC), as runc does.
-void InheritCpuset(const std::string& parent, const std::string& dir) {
-  for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
-    auto mine = sys::ReadFile(dir + file);
-    if (!mine.ok() || (!mine->empty() && mine.value() != "\n")) continue;
-    auto theirs = sys::ReadFile(parent + file);
-    if (theirs.ok()) (void)sys::WriteFile(dir + file, theirs.value());
+// JoinCgroups moves the child into the container's cgroup directories (made by the sentry).
+void JoinCgroups(const std::vector<CgroupLeaf>& leaves) {
+  for (const CgroupLeaf& leaf : leaves) {
+    auto w = sys::WriteFile(leaf.path + "/cgroup.procs", "0");
+    if (!w.ok() && leaf.required) FailErrno(Format("joining cgroup %s", leaf.path.c_str()), w.error());
   }
 }
 
-// JoinCgroup moves the child into cgroup_path of every cgroup hierarchy it can see.
-void JoinCgroup(const std::string& cgroup_path) {
-  if (cgroup_path.empty()) return;
-  std::vector<MountInfo> mounts = ReadMountInfo();
-  bool have_v1 = false;
-  for (const MountInfo& m : mounts) have_v1 = have_v1 || m.fstype == "cgroup";
-  for (const MountInfo& m : mounts) {
-    if (m.fstype != "cgroup" && m.fstype != "cgroup2") continue;
-    bool required = m.fstype == "cgroup" || !have_v1;  // the hybrid "unified" tree is best effort
-    std::string dir = m.mount_point;
-    for (const std::string& part : SplitPath(cgroup_path)) {
-      std::string parent = dir;
-      dir += "/" + part;
-      if (mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST && required)
-        FailErrno(Format("creating cgroup %s", dir.c_str()), errno);
-      InheritCpuset(parent, dir);
-    }
-    auto w = sys::WriteFile(dir + "/cgroup.procs", "0");
-    if (!w.ok() && required) FailErrno(Format("joining cgroup %s", dir.c_str()), w.error());
-  }
+// SendHandoff sends the hand-over message naming pid (in our PID namespace) as SCM_CREDENTIALS;
+// naming another process than ourselves needs CAP_SYS_ADMIN, which the child holds. The kernel
+// translates the pid into the sentry's namespace. False if it could not be sent.
+bool SendHandoff(pid_t pid) {
+  char kind = setup_channel::kHandoff;
+  struct iovec iov = {&kind, 1};
+  struct ucred cred = {pid, getuid(), getgid()};
+  union {
+    char space[CMSG_SPACE(sizeof(struct ucred))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof(control));
+  struct msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control.space;
+  mh.msg_controllen = sizeof(control.space);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_CREDENTIALS;
+  c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+  memcpy(CMSG_DATA(c), &cred, sizeof(cred));
+  return sendmsg(g_channel, &mh, MSG_NOSIGNAL) == 1;
+}
+
+// EnterOwnPidNamespace makes the container's own PID namespace, nested in the sandbox's. The
+// calling child cannot enter it (only its children can), so it clones the init there with
+// CLONE_PARENT: PID 1 of the new namespace and a child of the sentry. Only the init returns.
+// Both name the init on the setup channel: the caller before it exits (so the sentry knows the
+// init before it sees the caller's exit), and the init first thing (so that if the caller was
+// killed before it could, the init is known to the sentry, or finds the channel closed and ends).
+void EnterOwnPidNamespace() {
+  if (unshare(CLONE_NEWPID) < 0) FailErrno("creating the container's PID namespace", errno);
+  long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) FailErrno("cloning the container's init into its PID namespace", errno);
+  if (pid > 0) _exit(SendHandoff(static_cast<pid_t>(pid)) ? 0 : 1);
+  if (!SendHandoff(getpid())) _exit(1);
+  // The death signal is not inherited: the init's parent is the sentry now.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) FailErrno("prctl(PR_SET_PDEATHSIG)", errno);
 }
 
 void SetupNetwork(const msg::ContainerSpec& spec) {
@@ -774,7 +790,9 @@ void RunChild(const ChildPlan& original) {
   ResetSignals();  // still all blocked (since before fork) until just before execve
   umask(0);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) FailErrno("prctl(PR_SET_PDEATHSIG)", errno);
-  JoinCgroup(plan.spec->cgroup_path);
+  // First, so that everything after (the /proc mount included) is done by the init itself.
+  if (plan.new_pid_ns) EnterOwnPidNamespace();
+  if (plan.cgroups) JoinCgroups(*plan.cgroups);
   if (plan.is_exec) {
     JoinContainer(plan);
   } else {

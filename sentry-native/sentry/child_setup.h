@@ -4,7 +4,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "cgroups.h"
 #include "messages.h"
 
 // ChildPlan is what the sentry prepares before fork for RunChild.
@@ -12,6 +14,8 @@ struct ChildPlan {
   bool is_exec = false;                    // false: container init; true: exec into a container
   const msg::ContainerSpec* spec = nullptr;  // the container's spec (mounts for init; seccomp for both)
   const msg::Process* process = nullptr;
+  const std::vector<CgroupLeaf>* cgroups = nullptr;  // the cgroup directories to join
+  bool new_pid_ns = false;                 // init: make the container's own PID namespace first
   int channel = -1;                        // child end of the setup channel
   int stdio[3] = {-1, -1, -1};             // passed stdio fds, -1 = absent
   int mnt_ns = -1;                         // exec: the container's mount namespace

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroups.h"
 #include "messages.h"
 #include "tty.h"
 #include "unique_fd.h"
@@ -26,9 +27,13 @@ struct Proc {
   // Exit is tracked separately (exited / exit_published) because it can happen in any phase.
   enum class Phase { kSetup, kCreated, kStarting, kRunning };
 
-  pid_t pid = 0;
+  pid_t pid = 0;                  // host pid; while awaiting_handoff, the intermediate's
   uint32_t sandbox_pid = 0;
   bool is_init = false;
+  // The init of a container with its own PID namespace is cloned by an intermediate child, which
+  // names it on the setup channel ('P') and exits; until then the record is keyed by the
+  // intermediate's pid.
+  bool awaiting_handoff = false;
   std::string exec_id;
   msg::Process spec;
   Phase phase = Phase::kSetup;
@@ -56,6 +61,15 @@ struct PendingSignal {
 
 // Container is one container of the sandbox.
 struct Container {
+  // PidMode is the PID namespace the container's processes live in:
+  //   kSandboxRoot  the sandbox's own; the init is its PID 1 (the first container, a pod's pause)
+  //   kSandbox      the sandbox's own, next pids (no "pid" entry, or its path names the sandbox's)
+  //   kOwn          a new one nested in the sandbox's; the init is its PID 1 ("pid" without path)
+  //   kJoined       an existing one nested in the sandbox's ("pid" path naming another container's)
+  enum class PidMode { kSandboxRoot, kSandbox, kOwn, kJoined };
+
+  // First member, so destroyed last: the directories go once the namespace fds below are closed.
+  CgroupHold cgroups;                            // the directories made for it; released with it
   std::string id;
   msg::ContainerSpec spec;
   std::map<std::string, msg::Trap> traps;  // by syscall name
@@ -63,6 +77,9 @@ struct Container {
   std::map<pid_t, std::unique_ptr<Proc>> procs;  // registered processes by host pid
   unique_fd mnt_ns, net_ns;                      // the init's namespaces, for Exec
   unsigned long mnt_ns_inode = 0;                // identifies the container's tasks
+  PidMode pid_mode = PidMode::kSandbox;
+  unique_fd pid_ns;                              // kOwn / kJoined: the namespace to fork into
+  std::vector<CgroupLeaf> cgroup_leaves;         // what every process of the container joins
 
   bool kill_newcomers = false;    // SIGKILL-all in effect: new tasks are killed on arrival
   bool freezing = false;          // every task is being held stopped for a Signal{ALL}

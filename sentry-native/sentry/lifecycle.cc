@@ -2,7 +2,9 @@
 // channel (ready -> seize -> answer; start byte -> exec result) without ever blocking.
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -27,46 +29,92 @@ Status Sentry::Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3
   plan.is_exec = !proc->is_init;
   plan.spec = &c->spec;
   plan.process = &proc->spec;
+  plan.cgroups = &c->cgroup_leaves;
+  plan.new_pid_ns = proc->is_init && c->pid_mode == Container::PidMode::kOwn;
   plan.channel = child_end.get();
   for (int i = 0; i < 3; i++) plan.stdio[i] = stdio[i].get();
   if (plan.is_exec) {
     plan.mnt_ns = c->mnt_ns.get();
     plan.net_ns = c->net_ns.get();
   }
-
-  // Signals stay blocked in the child until just before execve (it resets the handlers).
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, &old);
-  pid_t pid = fork();
-  if (pid == 0) RunChild(plan);
-  int fork_errno = errno;
-  sigprocmask(SIG_SETMASK, &old, nullptr);
-  child_end.reset();
-  if (pid < 0) {
-    std::string text = "fork: " + sys::ErrnoText(fork_errno);
-    if (fork_errno == ENOMEM) text += " (has the sandbox's init exited?)";
-    return Status(kInternal, text);
+  if (plan.new_pid_ns) {
+    // The hand-over names the init with SCM_CREDENTIALS, delivered only with SO_PASSCRED.
+    int one = 1;
+    if (setsockopt(parent_end.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+      return Status(kInternal, "setting up the setup channel: " + sys::ErrnoText(errno));
   }
 
+  pid_t pid = 0;
+  Status forked = ForkChild(c, plan, &pid);
+  child_end.reset();
+  if (!forked.ok()) return forked;
+
   proc->pid = pid;
+  proc->awaiting_handoff = plan.new_pid_ns;
   (void)sys::SetNonBlocking(parent_end.get());
   proc->channel = std::move(parent_end);
-  std::string cid = c->id;
-  auto watch = loop_.Add(proc->channel.get(), EPOLLIN, [this, cid, pid](uint32_t) { OnChannel(cid, pid); });
-  if (watch.ok()) proc->channel_watch = watch.value();
-  else logging::Error("container %s: watching the setup channel: %s", cid.c_str(), strerror(watch.error()));
   if (proc->spec.stdio.terminal) {
     // The sentry copies between these and the pty master (stderr goes to the terminal too).
     proc->tty_in = std::move(stdio[0]);
     proc->tty_out = std::move(stdio[1]);
   }
   for (int i = 0; i < 3; i++) stdio[i].reset();
-  children_[pid] = cid;
-  if (proc->is_init) c->init_pid = pid;
-  logging::Debug("container %s: forked %s process %d", cid.c_str(), proc->is_init ? "init" : "exec", pid);
+  children_[pid] = c->id;
+  if (proc->is_init) {
+    c->init_pid = pid;
+    if (c->pid_mode == Container::PidMode::kSandboxRoot) sandbox_root_forked_ = true;
+  }
+  logging::Debug("container %s: forked %s process %d%s", c->id.c_str(), proc->is_init ? "init" : "exec", pid,
+                 plan.new_pid_ns ? " (it clones the init into a new PID namespace)" : "");
+  Proc* p = proc.get();
   c->procs[pid] = std::move(proc);
+  WatchChannel(c, p);
   return Status();
+}
+
+// ForkChild forks a child running RunChild(plan) into the PID namespace c's processes live in.
+Status Sentry::ForkChild(Container* c, const ChildPlan& plan, pid_t* pid) {
+  // A namespace nested in the sandbox's is below ours too, so setns may point our children's
+  // namespace there for this one fork; it is pointed back right after.
+  unique_fd back;
+  if (c->pid_ns && !plan.new_pid_ns) {
+    auto current = sys::Open("/proc/self/ns/pid_for_children", O_RDONLY);
+    if (!current.ok()) return Status(kInternal, "opening the sandbox's PID namespace: " + sys::ErrnoText(current.error()));
+    back = std::move(current.value());
+    if (setns(c->pid_ns.get(), CLONE_NEWPID) < 0)
+      return Status(kInternal, "entering the container's PID namespace: " + sys::ErrnoText(errno));
+  }
+  // Signals stay blocked in the child until just before execve (it resets the handlers).
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  *pid = fork();
+  if (*pid == 0) RunChild(plan);
+  int fork_errno = errno;
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (back && setns(back.get(), CLONE_NEWPID) < 0) {
+    // Every later child would land in the wrong namespace: nothing sane is left to do.
+    logging::Error("returning to the sandbox's PID namespace: %s", strerror(errno));
+    abort();
+  }
+  if (*pid < 0) {
+    std::string text = "fork: " + sys::ErrnoText(fork_errno);
+    if (fork_errno == ENOMEM)
+      text += back ? " (has the init of the container's PID namespace exited?)" : " (has the sandbox's init exited?)";
+    return Status(kInternal, text);
+  }
+  return Status();
+}
+
+// WatchChannel (re)registers p's setup channel with the loop, keyed by p's current pid.
+void Sentry::WatchChannel(Container* c, Proc* p) {
+  if (p->channel_watch) loop_.Remove(p->channel_watch);
+  p->channel_watch = 0;
+  std::string cid = c->id;
+  pid_t pid = p->pid;
+  auto watch = loop_.Add(p->channel.get(), EPOLLIN, [this, cid, pid](uint32_t) { OnChannel(cid, pid); });
+  if (watch.ok()) p->channel_watch = watch.value();
+  else logging::Error("container %s: watching the setup channel: %s", cid.c_str(), strerror(watch.error()));
 }
 
 void Sentry::OnChannel(const std::string& cid, pid_t pid) {
@@ -80,7 +128,7 @@ void Sentry::OnChannel(const std::string& cid, pid_t pid) {
 
     char buf[setup_channel::kMaxMessage];
     union {
-      char space[CMSG_SPACE(sizeof(int) * 4)];
+      char space[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
       struct cmsghdr align;
     } control;
     struct iovec iov = {buf, sizeof(buf)};
@@ -91,9 +139,17 @@ void Sentry::OnChannel(const std::string& cid, pid_t pid) {
     mh.msg_controllen = sizeof(control.space);
     ssize_t n = recvmsg(p->channel.get(), &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     std::vector<unique_fd> fds;
+    pid_t sender = 0;  // with SO_PASSCRED: the pid named by the sender, in our namespace
     if (n >= 0) {
       for (struct cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+        if (cm->cmsg_level != SOL_SOCKET) continue;
+        if (cm->cmsg_type == SCM_CREDENTIALS && cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+          struct ucred cred;
+          memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+          sender = cred.pid;
+          continue;
+        }
+        if (cm->cmsg_type != SCM_RIGHTS) continue;
         size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < count; i++) {
           int fd;
@@ -109,6 +165,10 @@ void Sentry::OnChannel(const std::string& cid, pid_t pid) {
       return;
     }
     switch (buf[0]) {
+      case setup_channel::kHandoff:
+        OnHandoff(c, p, sender);
+        pid = sender;  // the record is keyed by the init from now on (or is gone)
+        break;
       case setup_channel::kMaster:
         if (!fds.empty() && p->spec.stdio.terminal && !p->tty) {
           p->tty = std::make_unique<Tty>(&loop_, std::move(fds[0]), std::move(p->tty_in), std::move(p->tty_out));
@@ -131,6 +191,37 @@ void Sentry::OnChannel(const std::string& cid, pid_t pid) {
   }
 }
 
+// OnHandoff re-keys a container's init record from the intermediate child to the init it cloned
+// into the container's own PID namespace (a child of ours: CLONE_PARENT). The intermediate stays
+// in children_ until it is reaped; its exit is then no process's. Both name the init: the second
+// message is a repeat.
+void Sentry::OnHandoff(Container* c, Proc* p, pid_t init) {
+  if (!p->awaiting_handoff && init == p->pid && init > 0) return;
+  if (!p->awaiting_handoff || init <= 0)
+    return FailProc(c, p, Status(kInternal, "setting up container " + c->id + ": unexpected hand-over message"));
+  pid_t from = p->pid;
+  auto node = c->procs.extract(from);
+  node.key() = init;
+  c->procs.insert(std::move(node));
+  p->pid = init;
+  p->awaiting_handoff = false;
+  c->init_pid = init;
+  children_[init] = c->id;
+  WatchChannel(c, p);
+  logging::Debug("container %s: init %d cloned into its own PID namespace by %d", c->id.c_str(), init, from);
+  if (c->kill_newcomers) kill(init, SIGKILL);
+}
+
+// DrainHandoffs reads the channels of inits still awaiting their hand-over: an exit of a pid we
+// do not know may be that of an init whose hand-over is queued there.
+void Sentry::DrainHandoffs() {
+  std::vector<std::pair<std::string, pid_t>> waiting;
+  for (auto& ckv : containers_)
+    for (auto& pkv : ckv.second->procs)
+      if (pkv.second->awaiting_handoff && pkv.second->channel) waiting.emplace_back(ckv.first, pkv.first);
+  for (auto& w : waiting) OnChannel(w.first, w.second);
+}
+
 void Sentry::OnReady(Container* c, Proc* p) {
   if (p->phase != Proc::Phase::kSetup) return;
   std::string proc_dir = "/proc/" + std::to_string(p->pid);
@@ -145,6 +236,13 @@ void Sentry::OnReady(Container* c, Proc* p) {
     struct stat st;
     if (fstat(c->mnt_ns.get(), &st) == 0) c->mnt_ns_inode = static_cast<unsigned long>(st.st_ino);
     c->net_ns = std::move(net.value());
+    if (c->pid_mode == Container::PidMode::kOwn) {  // Exec forks into it
+      auto pidns = sys::Open(proc_dir + "/ns/pid", O_RDONLY);
+      if (!pidns.ok())
+        return FailProc(c, p, Status(kInternal, "opening the PID namespace of the container init: " +
+                                                     sys::ErrnoText(pidns.error())));
+      c->pid_ns = std::move(pidns.value());
+    }
   }
   if (p->spec.has_oom_score_adj) {
     auto w = sys::WriteFile(proc_dir + "/oom_score_adj", std::to_string(p->spec.oom_score_adj));
@@ -217,8 +315,8 @@ void Sentry::FailProc(Container* c, Proc* p, const Status& status) {
   ReplyPending(p, status, "");
   CloseChannel(p);
   // In setup the child is ours alone (not traced yet): make sure it is gone. After the start
-  // byte it exits by itself with 127.
-  if (!p->exited && p->phase == Proc::Phase::kSetup) kill(p->pid, SIGKILL);
+  // byte it exits by itself with 127. (A pid no longer in children_ was reaped: never signal it.)
+  if (!p->exited && p->phase == Proc::Phase::kSetup && children_.count(p->pid)) kill(p->pid, SIGKILL);
   if (p->is_init && (p->phase == Proc::Phase::kSetup || p->phase == Proc::Phase::kCreated)) {
     if (!c->destroying) {
       containers_.erase(c->id);

@@ -1,9 +1,14 @@
 // The control API methods (protos/sentry/control.proto): each decodes its request, checks the
 // container and process state, and answers at once or keeps the stream for a deferred reply.
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "messages.h"
@@ -101,6 +106,11 @@ void Sentry::CreateContainer(uint32_t stream, const std::string& payload) {
   c->id = id;
   for (const msg::Trap& t : req.spec.seccomp.traps) c->traps[t.name] = t;
   c->spec = std::move(req.spec);
+  Status pidns = ChoosePidNamespace(c.get());
+  if (!pidns.ok()) return control_->ReplyError(stream, Status(pidns.code, "creating container " + id + ": " + pidns.message));
+  // Dropping c on any failure from here on removes the cgroup directories made for it.
+  Status cg = cgroups_.Create(c->spec.cgroup_path, &c->cgroup_leaves, &c->cgroups);
+  if (!cg.ok()) return control_->ReplyError(stream, Status(cg.code, "creating container " + id + ": " + cg.message));
   auto proc = std::make_unique<Proc>();
   proc->is_init = true;
   proc->spec = std::move(req.process);
@@ -112,6 +122,57 @@ void Sentry::CreateContainer(uint32_t stream, const std::string& payload) {
   if (!spawned.ok()) {
     containers_.erase(id);
     control_->ReplyError(stream, Status(spawned.code, "creating container " + id + ": " + spawned.message));
+  }
+}
+
+// ChoosePidNamespace decides where a container's processes live (see Container::PidMode). The
+// first container makes the sandbox's PID 1. A later one follows its spec's "pid" entry: none,
+// or a path naming the sandbox's namespace (CRI's shareProcessNamespace) = the sandbox's; no path
+// = a new namespace of its own; a path naming a namespace nested in the sandbox's = that one.
+Status Sentry::ChoosePidNamespace(Container* c) {
+  if (!sandbox_root_forked_) {
+    c->pid_mode = Container::PidMode::kSandboxRoot;
+    return Status();
+  }
+  const msg::Namespace* entry = nullptr;
+  for (const msg::Namespace& ns : c->spec.namespaces)
+    if (ns.type == "pid") entry = &ns;
+  if (!entry) {
+    c->pid_mode = Container::PidMode::kSandbox;
+    return Status();
+  }
+  if (entry->path.empty()) {
+    c->pid_mode = Container::PidMode::kOwn;
+    return Status();
+  }
+  const std::string& path = entry->path;
+  auto fd = sys::Open(path, O_RDONLY);
+  if (!fd.ok()) return Status(kInvalidArgument, "opening PID namespace " + path + ": " + sys::ErrnoText(fd.error()));
+  if (ioctl(fd->get(), NS_GET_NSTYPE) != CLONE_NEWPID)
+    return Status(kInvalidArgument, "namespace " + path + " is not a PID namespace");
+  struct stat sandbox;
+  if (stat("/proc/self/ns/pid_for_children", &sandbox) < 0)
+    return Status(kInternal, "reading the sandbox's PID namespace: " + sys::ErrnoText(errno));
+  // Walk up from the named namespace until the sandbox's (the kernel nests at most 32 deep).
+  unique_fd parent;
+  int at = fd->get();
+  for (int depth = 0;; depth++) {
+    struct stat st;
+    if (fstat(at, &st) < 0) return Status(kInternal, "reading PID namespace " + path + ": " + sys::ErrnoText(errno));
+    if (st.st_dev == sandbox.st_dev && st.st_ino == sandbox.st_ino) {
+      if (depth == 0) {
+        c->pid_mode = Container::PidMode::kSandbox;
+      } else {
+        c->pid_mode = Container::PidMode::kJoined;
+        c->pid_ns = std::move(fd.value());
+      }
+      return Status();
+    }
+    int up = ioctl(at, NS_GET_PARENT);
+    if (up < 0 || depth >= 32)
+      return Status(kInvalidArgument, "PID namespace " + path + " is neither the sandbox's nor inside it");
+    parent.reset(up);
+    at = parent.get();
   }
 }
 

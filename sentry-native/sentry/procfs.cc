@@ -4,20 +4,41 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <vector>
+
 #include "sys.h"
 
 namespace procfs {
 
-uint32_t SandboxPid(pid_t pid) {
-  auto text = sys::ReadFile("/proc/" + std::to_string(pid) + "/status");
-  if (!text.ok()) return 0;
+namespace {
+
+// NSpidValues lists the NSpid line of /proc/<who>/status: the pid in each PID namespace from
+// that of our /proc down to the task's own.
+std::vector<uint32_t> NSpidValues(const std::string& who) {
+  std::vector<uint32_t> out;
+  auto text = sys::ReadFile("/proc/" + who + "/status");
+  if (!text.ok()) return out;
   size_t at = text->find("\nNSpid:");
-  if (at == std::string::npos) return 0;
-  size_t eol = text->find('\n', at + 1);
-  std::string line = text->substr(at + 7, eol == std::string::npos ? std::string::npos : eol - at - 7);
-  size_t last = line.find_last_of(" \t");
-  std::string value = last == std::string::npos ? line : line.substr(last + 1);
-  return static_cast<uint32_t>(strtoul(value.c_str(), nullptr, 10));
+  if (at == std::string::npos) return out;
+  const char* p = text->c_str() + at + 7;
+  for (;;) {
+    char* end;
+    unsigned long v = strtoul(p, &end, 10);
+    if (end == p) break;
+    out.push_back(static_cast<uint32_t>(v));
+    if (*end == '\n' || *end == '\0') break;
+    p = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+uint32_t SandboxPid(pid_t pid) {
+  // The sentry's own NSpid has one value per level down to its namespace; the sandbox's is next.
+  static const size_t level = NSpidValues("self").size();
+  std::vector<uint32_t> values = NSpidValues(std::to_string(pid));
+  return level > 0 && values.size() > level ? values[level] : 0;
 }
 
 pid_t ParentPid(pid_t pid) {

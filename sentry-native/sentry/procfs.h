@@ -8,7 +8,8 @@
 
 namespace procfs {
 
-// SandboxPid is the pid in the innermost PID namespace (last NSpid value); 0 if unknown.
+// SandboxPid is the pid in the sandbox's PID namespace, the one just below the sentry's own (the
+// NSpid value at that level, whatever namespaces are nested further in); 0 if unknown.
 uint32_t SandboxPid(pid_t pid);
 // ParentPid is the host ppid from /proc/<pid>/stat; 0 if unknown.
 pid_t ParentPid(pid_t pid);

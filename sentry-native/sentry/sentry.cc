@@ -14,6 +14,13 @@
 #include "procfs.h"
 #include "sys.h"
 
+namespace {
+
+// kCgroupRetryMs is how often a cgroup removal is retried while its last processes leave.
+constexpr int kCgroupRetryMs = 20;
+
+}  // namespace
+
 Sentry::Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld)
     : sandbox_id_(std::move(sandbox_id)),
       control_fd_(std::move(control)),
@@ -62,10 +69,16 @@ int Sentry::Run() {
       if (left <= 0) break;
       timeout = static_cast<int>(left);
     }
+    if (cgroups_.pending() && (timeout < 0 || timeout > kCgroupRetryMs)) timeout = kCgroupRetryMs;
     loop_.RunOnce(drain_again_ ? 0 : timeout);
     if (drain_again_) DrainWaitStatuses();
+    if (cgroups_.pending()) cgroups_.Sweep();
   }
   control_->FlushBlocking();
+  // Whatever containers are left release their cgroups; their processes are gone by now unless
+  // the exit deadline passed (they then die with us, and their cgroups stay).
+  containers_.clear();
+  cgroups_.Finish(std::chrono::seconds(1));
   logging::Info("sandbox %s: exiting", sandbox_id_.c_str());
   return 0;
 }
@@ -93,6 +106,7 @@ void Sentry::DrainWaitStatuses() {
   }
   CheckFreezes();
   CheckDestroys();
+  if (cgroups_.pending()) cgroups_.Sweep();  // a reaped process may have been the last in one
   MaybeExit();
 }
 
@@ -113,6 +127,11 @@ void Sentry::OnExit(pid_t pid, int status) {
     tracer_.Forget(pid);
   }
   auto child = children_.find(pid);
+  if (child == children_.end() && cid.empty()) {
+    // Perhaps the init of a container's own PID namespace, whose hand-over is still queued.
+    DrainHandoffs();
+    child = children_.find(pid);
+  }
   if (child != children_.end()) {
     cid = child->second;
     children_.erase(child);
@@ -122,6 +141,22 @@ void Sentry::OnExit(pid_t pid, int status) {
   auto it = c->procs.find(pid);
   if (it == c->procs.end()) return;  // an ordinary process of the container
   Proc* p = it->second.get();
+  if (p->awaiting_handoff) {
+    // The intermediate that clones the init exited. It names the init before it exits, so the
+    // hand-over is on the channel unless it failed (or was killed) first.
+    OnChannel(cid, pid);
+    c = FindContainer(cid);
+    if (!c) return;
+    it = c->procs.find(pid);
+    if (it == c->procs.end()) return;  // handed over: the intermediate was no process of the container
+    p = it->second.get();
+    if (p->awaiting_handoff) {
+      p->exited = true;
+      p->exit_published = true;  // its pid was never announced: nobody waits for it
+      FailProc(c, p, Status(kUnknown, "container init exited during setup"));
+      return;
+    }
+  }
   if (p->exited) return;
   p->exited = true;
   p->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -156,8 +191,8 @@ void Sentry::PublishExit(const std::string& cid, pid_t pid) {
 void Sentry::KillAll(Container* c) {
   c->kill_newcomers = true;
   for (pid_t tid : table_.LeadersOf(c->id)) kill(tid, SIGKILL);
-  for (auto& kv : c->procs)
-    if (!kv.second->exited) kill(kv.first, SIGKILL);  // also processes still in setup
+  for (auto& kv : c->procs)  // also processes still in setup (never a pid we reaped)
+    if (!kv.second->exited && children_.count(kv.first)) kill(kv.first, SIGKILL);
 }
 
 bool Sentry::Alive(Container* c) {
@@ -225,14 +260,15 @@ void Sentry::CheckDestroys() {
       }
       continue;
     }
-    for (uint32_t stream : c->destroy_waiters) control_->Reply(stream, "");
     done.push_back(kv.first);
   }
   for (const std::string& id : done) {
     Container* c = FindContainer(id);
     for (auto& kv : c->procs) CloseChannel(kv.second.get());
-    containers_.erase(id);
+    std::vector<uint32_t> waiters = std::move(c->destroy_waiters);
+    containers_.erase(id);  // removes its cgroups too, before the answer
     logging::Info("container %s: destroyed", id.c_str());
+    for (uint32_t stream : waiters) control_->Reply(stream, "");
   }
 }
 

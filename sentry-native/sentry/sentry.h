@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "cgroups.h"
+#include "child_setup.h"
 #include "container.h"
 #include "control.h"
 #include "event_loop.h"
@@ -43,11 +45,17 @@ class Sentry {
   void Shutdown(uint32_t stream);
   // TakeStdio pops the fds a request's Stdio declares; false (and closes them) if missing.
   bool TakeStdio(const msg::Stdio& stdio, unique_fd out[3], Status* err);
+  // ChoosePidNamespace sets c's PidMode (and pid_ns when it joins one) from its spec.
+  Status ChoosePidNamespace(Container* c);
 
   // ---- process lifecycle (lifecycle.cc) ----
   // Spawn forks a child for proc that runs RunChild; registers it in the container.
   Status Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3]);
+  Status ForkChild(Container* c, const ChildPlan& plan, pid_t* pid);
+  void WatchChannel(Container* c, Proc* p);
   void OnChannel(const std::string& cid, pid_t pid);
+  void OnHandoff(Container* c, Proc* p, pid_t init);
+  void DrainHandoffs();
   void OnReady(Container* c, Proc* p);
   void OnSetupError(Container* c, Proc* p, const Status& status);
   void OnChannelEof(Container* c, Proc* p);
@@ -78,8 +86,12 @@ class Sentry {
   unique_fd sigchld_;
   ProcessTable table_;
   Tracer tracer_;
+  Cgroups cgroups_;  // before containers_: each Container's CgroupHold points here
   std::map<std::string, std::unique_ptr<Container>> containers_;
-  std::map<pid_t, std::string> children_;  // every forked child (init/exec) not reaped yet -> container
+  bool sandbox_root_forked_ = false;  // the sandbox's PID 1 exists (or existed): later inits are not
+  // Every child of ours not reaped yet (forked init/exec, intermediate, handed-over init) -> container.
+  // A pid not in it was reaped: it is never signalled.
+  std::map<pid_t, std::string> children_;
   using Clock = std::chrono::steady_clock;
   std::optional<Clock::time_point> exit_deadline_;  // set when the shim is gone
   bool drain_again_ = false;

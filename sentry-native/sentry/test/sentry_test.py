@@ -7,6 +7,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -95,6 +96,60 @@ def expect_error(fn, code, text):
         expect(text in e.message, "expected %r in %r" % (text, e.message))
         return e
     raise AssertionError("expected an error containing %r" % text)
+
+
+# Cgroups made by the tests live under parents named after this test run.
+CGROUP_PREFIX = "runsc-ts-sentry-test-%d" % os.getpid()
+
+
+def cgroup_mounts():
+    out = []
+    for line in open("/proc/self/mountinfo"):
+        f = line.split()
+        if f[f.index("-") + 1] in ("cgroup", "cgroup2"):
+            out.append(f[4])
+    return out
+
+
+def cgroup_dirs(path):
+    """The directories of the cgroup path (absolute) in every hierarchy."""
+    return [os.path.join(m, path.lstrip("/")) for m in cgroup_mounts()]
+
+
+def existing_cgroup_dirs(path):
+    return [d for d in cgroup_dirs(path) if os.path.exists(d)]
+
+
+def remove_cgroup_tree(path):
+    """Test cleanup: removes path and everything below it in every hierarchy (deepest first)."""
+    for top in existing_cgroup_dirs(path):
+        for root, dirs, _ in os.walk(top, topdown=False):
+            for d in dirs:
+                try:
+                    os.rmdir(os.path.join(root, d))
+                except OSError:
+                    pass
+        try:
+            os.rmdir(top)
+        except OSError:
+            pass
+
+
+def nspid(pid):
+    """The NSpid values of a host pid: host, sandbox, and any nested namespace's."""
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("NSpid:"):
+            return [int(x) for x in line.split()[1:]]
+    return []
+
+
+def gone(pid):
+    """Dead, or dying: PF_EXITING (a namespace's init stays in exit until its namespace is empty)."""
+    try:
+        fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    except OSError:
+        return True
+    return fields[0] in ("Z", "X") or int(fields[6]) & 0x4 != 0
 
 
 class Env:
@@ -630,27 +685,21 @@ def test_exec_from_thread(env):
 
 
 def test_cgroup_sysctl_network(env):
-    cg = "runsc-ts-sentry-test-" + MARKER
-    spec = spec_msg(env.rootfs, cgroup_path="/" + cg + "/c1", sysctl={"kernel.shm_rmid_forced": "1"},
+    cg = "/%s-sysctl" % CGROUP_PREFIX
+    spec = spec_msg(env.rootfs, cgroup_path=cg + "/c1", sysctl={"kernel.shm_rmid_forced": "1"},
                     namespaces=[("network", "")])
     try:
         _, out, _ = env.run(["sh", "-c", "cat /proc/self/cgroup; cat /proc/sys/kernel/shm_rmid_forced; "
                              "cat /proc/net/dev | wc -l; readlink /proc/self/ns/net"], spec=spec)
         text = out.decode()
-        expect("/%s/c1" % cg in text, "in the cgroup: %r" % text)
+        expect("%s/c1" % cg in text, "in the cgroup: %r" % text)
         lines = text.splitlines()
         expect(lines[-3] == "1", "sysctl written: %r" % text)
         expect(lines[-2] == "3", "a new network namespace has only lo: %r" % text)
         expect(lines[-1] != os.readlink("/proc/self/ns/net"), "not the host's network namespace")
+        expect(not existing_cgroup_dirs(cg), "the sentry removed its cgroups: %r" % existing_cgroup_dirs(cg))
     finally:
-        for line in open("/proc/self/mountinfo"):
-            f = line.split()
-            if f[f.index("-") + 1] in ("cgroup", "cgroup2"):
-                for d in [os.path.join(f[4], cg, "c1"), os.path.join(f[4], cg)]:
-                    try:
-                        os.rmdir(d)
-                    except OSError:
-                        pass
+        remove_cgroup_tree(cg)
 
 
 def test_join_network_namespace_by_path(env):
@@ -731,6 +780,347 @@ def test_framing_limits_and_bad_messages(env):
     expect(not s.has_result(wait_stream), "Wait on a live process stays pending")
 
 
+def _exec_output(env, cid, exec_id, args):
+    """Execs args in cid; returns (status, stdout text, host pid)."""
+    r, w = os.pipe()
+    try:
+        pid, _ = env.sentry.exec(cid, exec_id, process_msg(args, stdio=stdio_msg(stdout=True)), [w])
+    finally:
+        os.close(w)
+    out = read_all(r).decode()
+    os.close(r)
+    return env.sentry.wait(cid, pid), out, pid
+
+
+def _own_pid_ns_container(env, cid, args, sentry=None, stdout=True):
+    """Creates and starts a container with a path-less "pid" entry; returns (pid, sandbox pid, reader)."""
+    s = sentry or env.sentry
+    fds, r = [], None
+    if stdout:
+        r, w = os.pipe()
+        fds = [w]
+    try:
+        pid, spid = s.create(cid, spec_msg(env.rootfs, namespaces=[("pid", "")]),
+                             process_msg(args, stdio=stdio_msg(stdout=stdout)), fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    s.start(cid)
+    return pid, spid, r
+
+
+def test_own_pid_namespace_ps_and_exec(env):
+    cid = env.name("ownpid")
+    pid, spid, r = _own_pid_ns_container(env, cid, ["sh", "-c", "echo pid=$$; sleep %s & sleep %s & wait" % (MARKER, MARKER)])
+    try:
+        expect(b"pid=1" in read_until(r, b"\n"), "the init is PID 1 of its namespace")
+        ids = nspid(pid)
+        expect(len(ids) == 3 and ids[0] == pid and ids[1] == spid and ids[2] == 1 and spid > 1,
+               "host %d, sandbox %d, own 1: NSpid %r" % (pid, spid, ids))
+        init_ns = os.readlink("/proc/%d/ns/pid" % pid)
+        expect(init_ns != os.readlink("/proc/%d/ns/pid" % env.pause_pid), "not the sandbox's namespace")
+        procs = eventually(lambda: (lambda p: p if len(p) == 3 and sum(x["cmd"] == "sleep" for x in p) == 2 else None)(
+            env.sentry.processes(cid)))
+        expect(procs, "init and sleeps listed: %r" % env.sentry.processes(cid))
+        for p in procs:
+            expect(p["sandbox_pid"] == nspid(p["pid"])[1], "sandbox pid of %r is its sandbox-level NSpid" % p)
+        sleeps = [p for p in procs if p["cmd"] == "sleep"]
+        expect(all(p["ppid"] == pid and p["sandbox_ppid"] == spid for p in sleeps), "sleeps' parent is the init: %r" % procs)
+        expect(sorted(nspid(p["pid"])[2] for p in sleeps) == [2, 3], "sleeps are PIDs 2 and 3 of the container's namespace")
+        # ps in the container sees only its own processes, the init as PID 1.
+        status, out, _ = _exec_output(env, cid, "ps", ["ps"])
+        rows = [l.split() for l in out.splitlines()[1:]]
+        expect(status == 0 and sorted(int(x[0]) for x in rows) == [1, 2, 3, 4], "own processes only:\n" + out)
+        expect(any(x[0] == "1" and "sh" in x[2:] for x in rows), "the init is PID 1 in:\n" + out)
+        # An exec'd process joins the namespace, and its exit code comes back.
+        status, out, epid = _exec_output(env, cid, "ns", ["sh", "-c", "readlink /proc/self/ns/pid; echo $$; exit 7"])
+        lines = out.split()
+        expect(status == 7, "exec exit status 7, got %d" % status)
+        expect(lines[0] == init_ns and int(lines[1]) > 4, "exec is in the init's namespace: %r vs %s" % (lines, init_ns))
+        # Signal one process, then every one.
+        env.sentry.signal(cid, signal.SIGTERM, pid=sleeps[0]["pid"])
+        expect(eventually(lambda: len(env.sentry.processes(cid)) == 2), "one sleep terminated")
+        stream = env.sentry.wait_send(cid, pid)
+        env.sentry.signal(cid, signal.SIGKILL, all=True)
+        status = env.sentry.result(stream).get(1, [0])[0]
+        expect(status == 137, "init killed by Signal ALL: %d" % status)
+        expect(eventually(lambda: env.sentry.processes(cid) == []), "nothing left: %r" % env.sentry.processes(cid))
+    finally:
+        os.close(r)
+        env.sentry.destroy(cid)
+
+
+def test_own_pid_namespace_signal_all_term_and_destroy(env):
+    cid = env.name("ownpidbomb")
+    pid, _, _ = _own_pid_ns_container(env, cid, ["sh", "-c", "trap 'exit 9' TERM; " + _spawner_script()], stdout=False)
+    stream = env.sentry.wait_send(cid, pid)
+    eventually(lambda: len(env.sentry.processes(cid)) > 20)
+    env.sentry.signal(cid, signal.SIGTERM, all=True)  # the init handles it; the sleeps die of it
+    status = env.sentry.result(stream).get(1, [0])[0]
+    expect(status in (9, 143), "init ended by SIGTERM: %d" % status)
+    expect(eventually(lambda: env.sentry.processes(cid) == []), "nothing escaped: %r" % env.sentry.processes(cid))
+    env.sentry.destroy(cid)
+    # Destroy of a running container with an exec'd process.
+    cid = env.name("ownpiddestroy")
+    pid, _, _ = _own_pid_ns_container(env, cid, ["sh", "-c", "sleep %s & wait" % MARKER], stdout=False)
+    epid, espid = env.sentry.exec(cid, "bg", process_msg(["sleep", MARKER]))
+    expect(nspid(epid)[1] == espid and len(nspid(epid)) == 3, "exec'd sleep in the container's namespace")
+    eventually(lambda: len(env.sentry.processes(cid)) == 3)
+    pids = [p["pid"] for p in env.sentry.processes(cid)]
+    env.sentry.destroy(cid)
+    expect(all(gone(p) for p in pids), "processes gone after Destroy")
+    expect_error(lambda: env.sentry.processes(cid), 5, "not found")
+
+
+def test_own_pid_namespace_terminal(env):
+    cid = env.name("ownpidtty")
+    in_r, in_w, out_r, out_w, proc = _terminal_proc(env, ["sh"], width=80, height=20)
+    try:
+        pid, _ = env.sentry.create(cid, spec_msg(env.rootfs, namespaces=[("pid", "")]), proc, [in_r, out_w])
+    finally:
+        os.close(in_r)
+        os.close(out_w)
+    env.sentry.start(cid)
+    os.write(in_w, b"echo pid=$$; stty size\n")
+    out = read_until(out_r, b"20 80")
+    expect(b"pid=1" in out and b"20 80" in out, "terminal of a PID-1 shell: %r" % out)
+    env.sentry.resize(cid, pid, 120, 50)
+    os.write(in_w, b"stty size\n")
+    expect(b"50 120" in read_until(out_r, b"50 120"), "resized")
+    os.write(in_w, b"exit 4\n")
+    expect(env.sentry.wait(cid, pid) == 4, "exit 4")
+    os.close(in_w)
+    os.close(out_r)
+    env.sentry.destroy(cid)
+
+
+def test_own_pid_namespace_setup_failure(env):
+    expect_error(lambda: env.sentry.create(env.name("ownpidfail"), spec_msg(env.rootfs, namespaces=[("pid", "")]),
+                                           process_msg(["/nope"])), 2, 'exec: "/nope": stat /nope')
+    # A good one works after a failed one.
+    status, out, _ = env.run(["sh", "-c", "echo $$"], spec=spec_msg(env.rootfs, namespaces=[("pid", "")]))
+    expect(status == 0 and out == b"1\n", "PID 1: %r" % out)
+
+
+def test_shared_pid_namespace_by_path(env):
+    # CRI's shareProcessNamespace: the path names the sandbox's namespace (the pause's).
+    spec = spec_msg(env.rootfs, namespaces=[("pid", "/proc/%d/ns/pid" % env.pause_pid)])
+    cid = env.name("sharedpid")
+    r, w = os.pipe()
+    try:
+        pid, spid = env.sentry.create(cid, spec, process_msg(["sh", "-c", "echo $$; ps"], stdio=stdio_msg(stdout=True)), [w])
+    finally:
+        os.close(w)
+    expect(spid > 1 and nspid(pid) == [pid, spid], "next sandbox pid %d: NSpid %r" % (spid, nspid(pid)))
+    env.sentry.start(cid)
+    out = read_all(r).decode()
+    os.close(r)
+    expect(env.sentry.wait(cid, pid) == 0, "exit 0")
+    lines = out.splitlines()
+    expect(lines[0] == str(spid), "echo $$ is the sandbox pid: %r" % out)
+    expect(any(l.split()[0] == "1" and "sleep" in l for l in lines[2:]), "sees the pause process as PID 1:\n" + out)
+    env.sentry.destroy(cid)
+
+
+def test_join_nested_pid_namespace_by_path(env):
+    owner = env.name("nsowner")
+    pid, _, _ = _own_pid_ns_container(env, owner, ["sleep", MARKER], stdout=False)
+    try:
+        spec = spec_msg(env.rootfs, namespaces=[("pid", "/proc/%d/ns/pid" % pid)])
+        status, out, _ = env.run(["sh", "-c", "echo $$; readlink /proc/self/ns/pid"], spec=spec)
+        lines = out.decode().split()
+        expect(status == 0 and int(lines[0]) > 1 and lines[1] == os.readlink("/proc/%d/ns/pid" % pid),
+               "joined the other container's namespace: %r" % lines)
+        expect_error(lambda: env.sentry.create(env.name("hostpid"), spec_msg(env.rootfs, namespaces=[("pid", "/proc/self/ns/pid")]),
+                                               process_msg(["true"])), 3, "is neither the sandbox's nor inside it")
+        expect_error(lambda: env.sentry.create(env.name("netpid"), spec_msg(env.rootfs, namespaces=[("pid", "/proc/self/ns/net")]),
+                                               process_msg(["true"])), 3, "is not a PID namespace")
+    finally:
+        env.sentry.destroy(owner)
+
+
+def test_shared_pid_namespace_init_exit_leaves_its_children(env):
+    # A later container's init is not PID 1: when it exits, its children live on (reparented to
+    # the sandbox's PID 1), stay listed for their container, and Destroy kills them.
+    cid = env.name("orphans")
+    r, w = os.pipe()
+    try:
+        pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), process_msg(
+            ["sh", "-c", "sleep %s & echo started; exit 3" % MARKER], stdio=stdio_msg(stdout=True)), [w])
+    finally:
+        os.close(w)
+    stream = env.sentry.wait_send(cid, pid)
+    env.sentry.start(cid)
+    read_until(r, b"started")
+    os.close(r)
+    expect(env.sentry.result(stream).get(1, [0])[0] == 3, "init exit 3")
+    procs = eventually(lambda: (lambda p: p if len(p) == 1 and p[0]["cmd"] == "sleep" and p[0]["ppid"] != pid else None)(
+        env.sentry.processes(cid)))
+    expect(procs, "the sleep lives on in its container: %r" % env.sentry.processes(cid))
+    orphan = procs[0]
+    expect(orphan["ppid"] == env.pause_pid and orphan["sandbox_ppid"] == 1, "reparented to the sandbox's PID 1: %r" % orphan)
+    expect(all(p["pid"] != orphan["pid"] for p in env.sentry.processes("pause")), "not listed for the pause container")
+    env.sentry.destroy(cid)
+    expect(gone(orphan["pid"]), "Destroy killed it")
+
+
+def test_second_sandbox_root_exit_kills_own_pid_namespaces(env):
+    s = Sentry(env.binary, "nested-root", log_path=env.log_path)
+    try:
+        root, _ = s.create("root", spec_msg(env.rootfs), process_msg(["sleep", MARKER]))
+        s.start("root")
+        nested, _, _ = _own_pid_ns_container(env, "nested", ["sleep", MARKER], sentry=s, stdout=False)
+        epid, _ = s.exec("nested", "e", process_msg(["sleep", MARKER]))
+        waits = [s.wait_send("nested", nested), s.wait_send("nested", epid)]
+        s.signal("root", signal.SIGKILL)
+        expect(s.wait("root", root) == 137, "root killed")
+        statuses = [s.result(w).get(1, [0])[0] for w in waits]
+        expect(statuses == [137, 137], "the nested namespace went down with the sandbox's: %r" % statuses)
+        s.shutdown()
+        expect(s.proc.wait(10) == 0, "sentry exits 0 after Shutdown")
+    finally:
+        s.close()
+
+
+def test_sentry_death_kills_own_pid_namespaces(env):
+    s = Sentry(env.binary, "nested-exitkill", log_path=env.log_path)
+    try:
+        s.create("root", spec_msg(env.rootfs), process_msg(["sleep", MARKER]))
+        s.start("root")
+        nested, _, _ = _own_pid_ns_container(env, "nested", ["sh", "-c", "sleep %s & wait" % MARKER], sentry=s, stdout=False)
+        epid, _ = s.exec("nested", "e", process_msg(["sleep", MARKER]))
+        eventually(lambda: len(s.processes("nested")) == 3)
+        pids = [p["pid"] for p in s.processes("nested")] + [p["pid"] for p in s.processes("root")]
+        s.proc.kill()  # PTRACE_O_EXITKILL
+        s.proc.wait()
+        expect(eventually(lambda: all(gone(p) for p in pids)), "every traced process died with the sentry")
+    finally:
+        s.close()
+
+
+# ---- cgroups ----
+
+def test_cgroup_created_joined_and_removed(env):
+    parent = "/%s-made" % CGROUP_PREFIX
+    path = parent + "/c1"
+    expect(not existing_cgroup_dirs(parent), "the test parent does not exist yet")
+    cid = env.name("cg")
+    # As the shim turns an OCI "cgroup" mount: a tmpfs with a bind of the container's own cgroup
+    # of each hierarchy (those binds must not keep the directories from being removed).
+    mounts = default_mounts() + [mount_msg("/sys/fs/cgroup", "tmpfs", "tmpfs", data="mode=755")] + [
+        mount_msg("/sys/fs/cgroup/" + os.path.basename(h), "bind", os.path.join(h, path.lstrip("/")), MS_BIND)
+        for h in cgroup_mounts()]
+    try:
+        pid, spid = env.sentry.create(cid, spec_msg(env.rootfs, cgroup_path=path, mounts=mounts), process_msg(["sleep", MARKER]))
+        expect(len(existing_cgroup_dirs(path)) == len(cgroup_mounts()), "made in every hierarchy")
+        env.sentry.start(cid)
+        lines = open("/proc/%d/cgroup" % pid).read().splitlines()
+        expect(all(l.split(":", 2)[2] == path for l in lines), "the init is in %s everywhere: %r" % (path, lines))
+        status, out, _ = _exec_output(env, cid, "cg", ["cat", "/proc/self/cgroup"])
+        expect(all(l.split(":", 2)[2] == path for l in out.splitlines()), "so is an exec'd process: %r" % out)
+        status, out, _ = _exec_output(env, cid, "cgmount", ["cat", "/sys/fs/cgroup/pids/cgroup.procs"])
+        expect(str(spid) in out.split(), "its own cgroup (with the init, sandbox pid %d) is mounted: %r" % (spid, out))
+        env.sentry.destroy(cid)
+        expect(not existing_cgroup_dirs(parent), "removed by Destroy: %r" % existing_cgroup_dirs(parent))
+    finally:
+        remove_cgroup_tree(parent)
+
+
+def test_cgroup_preexisting_parent_is_kept(env):
+    parent = "/%s-theirs" % CGROUP_PREFIX
+    try:
+        for d in cgroup_dirs(parent):
+            os.mkdir(d)
+        status, _, _ = env.run(["true"], stdout=False, spec=spec_msg(env.rootfs, cgroup_path=parent + "/c1"))
+        expect(status == 0, "ran")
+        expect(not existing_cgroup_dirs(parent + "/c1"), "its own cgroup removed")
+        expect(len(existing_cgroup_dirs(parent)) == len(cgroup_mounts()), "the parent it did not make is kept")
+        # A cgroup that exists already is joined but not removed either.
+        status, _, _ = env.run(["true"], stdout=False, spec=spec_msg(env.rootfs, cgroup_path=parent))
+        expect(len(existing_cgroup_dirs(parent)) == len(cgroup_mounts()), "an existing cgroup is kept")
+    finally:
+        remove_cgroup_tree(parent)
+
+
+def test_cgroup_shared_between_containers(env):
+    parent = "/%s-shared" % CGROUP_PREFIX
+    a, b, c, d = env.name("cga"), env.name("cgb"), env.name("cgc"), env.name("cgd")
+    try:
+        for cid, path in ((a, parent + "/a"), (b, parent + "/b"), (c, parent + "/x"), (d, parent + "/x")):
+            env.sentry.create(cid, spec_msg(env.rootfs, cgroup_path=path), process_msg(["sleep", MARKER]))
+            env.sentry.start(cid)
+        env.sentry.destroy(a)
+        expect(not existing_cgroup_dirs(parent + "/a") and existing_cgroup_dirs(parent), "a's cgroup gone, the parent stays")
+        env.sentry.destroy(c)
+        expect(len(existing_cgroup_dirs(parent + "/x")) == len(cgroup_mounts()), "x stays while d is in it")
+        env.sentry.destroy(d)
+        expect(not existing_cgroup_dirs(parent + "/x"), "x gone with the last container in it")
+        env.sentry.destroy(b)
+        expect(not existing_cgroup_dirs(parent), "the parent gone with the last container under it")
+    finally:
+        for cid in (a, b, c, d):
+            env.sentry.destroy(cid)
+        remove_cgroup_tree(parent)
+
+
+def test_cgroup_parent_shared_with_another_sandbox(env):
+    # Another sandbox's container under a parent this one made: the parent is left to it (and
+    # left in place then, as it existed before that container), never its cgroup.
+    parent = "/%s-twosandboxes" % CGROUP_PREFIX
+    other = Sentry(env.binary, "cg-other", log_path=env.log_path)
+    try:
+        mine = env.name("cgmine")
+        env.sentry.create(mine, spec_msg(env.rootfs, cgroup_path=parent + "/mine"), process_msg(["sleep", MARKER]))
+        other.create("root", spec_msg(env.rootfs, cgroup_path=parent + "/theirs"), process_msg(["sleep", MARKER]))
+        env.sentry.destroy(mine)
+        expect(not existing_cgroup_dirs(parent + "/mine"), "its own cgroup removed")
+        expect(len(existing_cgroup_dirs(parent + "/theirs")) == len(cgroup_mounts()), "the other sandbox's kept")
+        other.destroy("root")
+        expect(not existing_cgroup_dirs(parent + "/theirs"), "removed by the other sandbox")
+        expect(len(existing_cgroup_dirs(parent)) == len(cgroup_mounts()), "the parent (not the other's) stays")
+        other.shutdown()
+        expect(other.proc.wait(10) == 0, "the other sentry exits 0")
+    finally:
+        other.close()
+        remove_cgroup_tree(parent)
+
+
+def test_cgroup_removed_after_failed_create(env):
+    for i, namespaces in enumerate(([], [("pid", "")])):
+        parent = "/%s-failed%d" % (CGROUP_PREFIX, i)
+        try:
+            expect_error(lambda: env.sentry.create(env.name("cgfail"), spec_msg(env.rootfs, cgroup_path=parent + "/c1",
+                                                                                namespaces=namespaces),
+                                                   process_msg(["/nope"])), 2, "/nope")
+            expect(eventually(lambda: not existing_cgroup_dirs(parent), timeout=3),
+                   "nothing left of a failed create: %r" % existing_cgroup_dirs(parent))
+        finally:
+            remove_cgroup_tree(parent)
+    parent = "/%s-badpath" % CGROUP_PREFIX
+    expect_error(lambda: env.sentry.create(env.name("cgbad"), spec_msg(env.rootfs, cgroup_path=parent + "/../../x"),
+                                           process_msg(["true"])), 3, "without \"..\"")
+
+
+def test_cgroup_removed_on_shutdown_and_eof(env):
+    for how in ("shutdown", "eof"):
+        parent = "/%s-%s" % (CGROUP_PREFIX, how)
+        s = Sentry(env.binary, "cg-" + how, log_path=env.log_path)
+        try:
+            s.create("root", spec_msg(env.rootfs, cgroup_path=parent + "/root"), process_msg(["sleep", MARKER]))
+            s.start("root")
+            nested, _, _ = _own_pid_ns_container(env, "nested", ["sleep", MARKER], sentry=s, stdout=False)
+            expect(len(existing_cgroup_dirs(parent)) == len(cgroup_mounts()), "made")
+            if how == "shutdown":
+                s.shutdown()
+            else:
+                s.sock.shutdown(socket.SHUT_RDWR)
+            expect(s.proc.wait(10) == 0, "sentry exits 0")
+            expect(not existing_cgroup_dirs(parent), "removed at the sentry's exit (%s): %r" % (how, existing_cgroup_dirs(parent)))
+        finally:
+            s.close()
+            remove_cgroup_tree(parent)
+
+
 def test_zz_sentry_holds_no_stray_fds(env):
     # Run last: everything but the pause container is gone; the sentry must hold only its own
     # fds (stdio, control socket, epoll, signalfd) and the pause container's two namespaces.
@@ -748,7 +1138,8 @@ def leftovers(binary, tmp):
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     procs = [l for l in out.splitlines() if ("sleep " + MARKER) in l or (binary + " --control-fd") in l]
     mounts = [l for l in open("/proc/self/mountinfo") if tmp in l or "sentry-test" in l]
-    return procs, mounts
+    cgroups = [os.path.join(m, d) for m in cgroup_mounts() for d in os.listdir(m) if d.startswith(CGROUP_PREFIX)]
+    return procs, mounts, cgroups
 
 
 def main():
@@ -794,10 +1185,12 @@ def main():
             except OSError:
                 pass
         time.sleep(0.2)
-        procs, mounts = leftovers(binary, tmp)
-        if procs or mounts:
+        procs, mounts, cgroups = leftovers(binary, tmp)
+        if procs or mounts or cgroups:
             failures.append("leftovers")
-            print("LEFTOVER processes: %r\nLEFTOVER mounts: %r" % (procs, mounts))
+            print("LEFTOVER processes: %r\nLEFTOVER mounts: %r\nLEFTOVER cgroups: %r" % (procs, mounts, cgroups))
+            for cg in cgroups:
+                remove_cgroup_tree(cg.split("/")[-1])
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d failure(s)%s" % (len(failures), (": " + ", ".join(failures)) if failures else ""))
     return 1 if failures else 0
