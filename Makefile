@@ -5,8 +5,10 @@ CONTAINERD_CONFIG ?= /etc/containerd/config.toml
 NODE := $(shell command -v node)
 NODEDIR := $(shell d=$$(dirname $$(dirname $$(command -v node))); [ -d $$d/include/node ] && echo $$d)
 NODE_GYP_FLAGS := $(if $(NODEDIR),--nodedir=$(NODEDIR),)
-APT_PACKAGES := containerd runc busybox-static libseccomp-dev pkg-config util-linux python3
+APT_PACKAGES := containerd runc busybox-static libseccomp-dev pkg-config util-linux python3 containernetworking-plugins
 PROTOS := protos/google/protobuf.proto protos/google/rpc.proto $(sort $(wildcard protos/containerd/*.proto)) protos/sentry/control.proto
+# The CRI API is for the integration tests' CRI client only; the shim never loads it.
+CRI_PROTO := protos/cri/api.proto
 NATIVE_SRC := $(wildcard sentry-native/*/*.cc sentry-native/*/*.h) sentry-native/binding.gyp
 TS_SRC := $(shell find shim integration bench -name '*.ts' 2>/dev/null)
 UNIT_TESTS = $(shell find build/js/shim -name '*.test.js' 2>/dev/null | sort)
@@ -30,11 +32,13 @@ deps: .deps-stamp
 
 build: deps build/.stamp
 
-build/.stamp: $(PROTOS) $(TS_SRC) $(NATIVE_SRC) tsconfig.json Makefile
-	mkdir -p shim/gen build/Release build/bin build/js/shim/gen
+build/.stamp: $(PROTOS) $(CRI_PROTO) $(TS_SRC) $(NATIVE_SRC) tsconfig.json Makefile
+	mkdir -p shim/gen build/Release build/bin build/js/shim/gen integration/gen build/js/integration/gen
 	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --force-number -p protos -o build/protos-doc.js $(PROTOS)
 	npx pbts -o shim/gen/protos.d.ts build/protos-doc.js
 	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --no-comments --force-number -p protos -o shim/gen/protos.js $(PROTOS)
+	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --force-number -p protos -o build/js/integration/gen/cri.js $(CRI_PROTO)
+	npx pbts -o integration/gen/cri.d.ts build/js/integration/gen/cri.js
 	npx tsc -p tsconfig.json
 	cp shim/gen/protos.js build/js/shim/gen/protos.js
 	cd sentry-native && ../node_modules/.bin/node-gyp rebuild $(NODE_GYP_FLAGS) --loglevel=warn
@@ -67,11 +71,13 @@ install: build
 	ln -sf ../lib/runsc-ts/Release/runsc-ts-sentry $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry
 	install -d $(dir $(DESTDIR)$(CONTAINERD_CONFIG))
 	node build/js/shim/install/containerd-config.js add $(DESTDIR)$(CONTAINERD_CONFIG)
+	[ -f $(DESTDIR)/etc/containerd/runsc-ts.toml ] || install -m 644 deploy/runsc-ts.toml $(DESTDIR)/etc/containerd/runsc-ts.toml
 
 uninstall:
 	[ ! -f $(DESTDIR)$(CONTAINERD_CONFIG) ] || node build/js/shim/install/containerd-config.js remove $(DESTDIR)$(CONTAINERD_CONFIG)
 	rm -f $(DESTDIR)$(PREFIX)/bin/containerd-shim-runsc-ts-v1 $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry
 	rm -rf $(DESTDIR)$(PREFIX)/lib/runsc-ts
+	! cmp -s deploy/runsc-ts.toml $(DESTDIR)/etc/containerd/runsc-ts.toml || rm -f $(DESTDIR)/etc/containerd/runsc-ts.toml
 
 clean:
 	rm -rf build shim/gen sentry-native/build .deps-stamp

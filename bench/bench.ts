@@ -2,8 +2,10 @@
 // medians and ratios (only ratios measured together mean anything across machines).
 import * as fs from 'fs';
 import { Containerd, RUNC_RUNTIME, RUNSC_TS_RUNTIME, startContainerd } from '../integration/containerd';
-import { BUSYBOX_IMAGE, importImage } from '../integration/image';
-import { uniqueId, waitFor } from '../integration/helpers';
+import { CriClient } from '../integration/cri';
+import { PodRunner } from '../integration/cri-pods';
+import { BUSYBOX_IMAGE, importCriImages, importImage } from '../integration/image';
+import { TapTest, uniqueId, waitFor } from '../integration/helpers';
 
 const RUNS = Number(process.env.BENCH_RUNS || 10);
 const IDLE_MAX = 10;
@@ -100,14 +102,57 @@ async function idlePss(cd: Containerd, runtime: string, n: number, names: string
   }
 }
 
+// Teardowns is the part of a tap test PodRunner needs: a list of clean-ups, run by finish().
+class Teardowns {
+  private readonly fns: (() => Promise<void> | void)[] = [];
+  teardown(fn: () => Promise<void> | void): void {
+    this.fns.push(fn);
+  }
+  async finish(): Promise<void> {
+    for (const f of this.fns.splice(0).reverse()) await f();
+  }
+}
+
+/** podStart times RunPodSandbox until both of the pod's 2 containers run, then removes the pod. */
+async function podStart(runner: PodRunner): Promise<number> {
+  const td = new Teardowns();
+  try {
+    return await timed(async () => {
+      const pod = await runner.runPod(td as unknown as TapTest, 'bench-pod');
+      await runner.startContainer(pod, 'a', { command: ['sleep', '1000'] });
+      await runner.startContainer(pod, 'b', { command: ['sleep', '1000'] });
+    });
+  } finally {
+    await td.finish();
+  }
+}
+
+/** idlePodsPss runs n idle pods (2 containers each) and returns the runtime's total PSS (kB). */
+async function idlePodsPss(runner: PodRunner, n: number, names: string[]): Promise<number> {
+  const td = new Teardowns();
+  try {
+    for (let i = 0; i < n; i++) {
+      const pod = await runner.runPod(td as unknown as TapTest, 'bench-idle-pod');
+      await runner.startContainer(pod, 'a', { command: ['sleep', '1000'] });
+      await runner.startContainer(pod, 'b', { command: ['sleep', '1000'] });
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    return runtimePids(names).reduce((s, p) => s + pss(p), 0);
+  } finally {
+    await td.finish();
+  }
+}
+
 function fmt(n: number, unit: string): string {
   return unit === 'MB' ? `${(n / 1024).toFixed(1)} MB` : `${n.toFixed(1)} ms`;
 }
 
 async function main(): Promise<void> {
-  const cd = await startContainerd({ label: 'bench' });
+  const cd = await startContainerd({ label: 'bench', cri: true });
+  const cri = new CriClient(cd.address);
   try {
     await importImage(cd);
+    await importCriImages(cd);
     const rm = { runc: [] as number[], ts: [] as number[] };
     const det = { runc: [] as number[], ts: [] as number[] };
     const ex = { runc: [] as number[], ts: [] as number[] };
@@ -130,6 +175,19 @@ async function main(): Promise<void> {
     const runcN = await idlePss(cd, RUNC_RUNTIME, IDLE_MAX, runcNames);
     const ts1 = await idlePss(cd, RUNSC_TS_RUNTIME, 1, tsNames);
     const tsN = await idlePss(cd, RUNSC_TS_RUNTIME, IDLE_MAX, tsNames);
+    const pods = { runc: [] as number[], ts: [] as number[] };
+    const runcPods = new PodRunner(cd, cri, 'runc');
+    const tsPods = new PodRunner(cd, cri, 'runsc-ts');
+    await podStart(runcPods);
+    await podStart(tsPods);
+    for (let i = 0; i < Math.max(3, RUNS >> 1); i++) {
+      pods.runc.push(await podStart(runcPods));
+      pods.ts.push(await podStart(tsPods));
+    }
+    const runcPod1 = await idlePodsPss(runcPods, 1, runcNames);
+    const runcPodN = await idlePodsPss(runcPods, IDLE_MAX, runcNames);
+    const tsPod1 = await idlePodsPss(tsPods, 1, tsNames);
+    const tsPodN = await idlePodsPss(tsPods, IDLE_MAX, tsNames);
     const rows: Row[] = [
       { name: 'ctr run --rm busybox true', unit: 'ms', runc: median(rm.runc), runscTs: median(rm.ts), target: '≤ 1.25×' },
       { name: 'ctr run -d until RUNNING', unit: 'ms', runc: median(det.runc), runscTs: median(det.ts), target: '≤ 1.25×' },
@@ -137,6 +195,8 @@ async function main(): Promise<void> {
       { name: 'PSS of runtime, 1 idle container', unit: 'MB', runc: runc1, runscTs: ts1 },
       { name: `PSS of runtime, ${IDLE_MAX} idle containers`, unit: 'MB', runc: runcN, runscTs: tsN },
       { name: 'marginal PSS per idle container', unit: 'MB', runc: (runcN - runc1) / (IDLE_MAX - 1), runscTs: (tsN - ts1) / (IDLE_MAX - 1), target: '≤ 12 MB' },
+      { name: 'pod of 2 containers: RunPodSandbox to both running', unit: 'ms', runc: median(pods.runc), runscTs: median(pods.ts), target: '≤ 1.25×' },
+      { name: `marginal PSS per idle pod (2 containers), at ${IDLE_MAX}`, unit: 'MB', runc: (runcPodN - runcPod1) / (IDLE_MAX - 1), runscTs: (tsPodN - tsPod1) / (IDLE_MAX - 1), target: '≤ 12 MB' },
     ];
     const w = Math.max(...rows.map((r) => r.name.length));
     console.log(`\nrunsc-ts vs runc (medians of ${RUNS} interleaved runs; same machine, same containerd)\n`);
@@ -146,6 +206,7 @@ async function main(): Promise<void> {
       console.log(`${r.name.padEnd(w)}  ${fmt(r.runc, r.unit).padStart(10)}  ${fmt(r.runscTs, r.unit).padStart(10)}  ${ratio.padStart(7)}  ${r.target ?? ''}`);
     }
   } finally {
+    cri.close();
     await cd.stop();
   }
 }

@@ -29,8 +29,29 @@ const SHIM_SOCKET_DIR = '/run/containerd/s';
 // The runc-v2 shim keeps runc's state here (runc --root), also whatever the state dir is.
 const RUNC_ROOT = '/run/containerd/runc';
 
-// Host paths outside the base dir that our containerd's shims and ctr may create.
-const RUN_DIRS = ['/run/containerd', SHIM_SOCKET_DIR, RUNC_ROOT, '/run/containerd/fifo'];
+/** CRI_NAMESPACE is the containerd namespace the CRI plugin keeps pods, containers and images in. */
+export const CRI_NAMESPACE = 'k8s.io';
+
+/** PAUSE_IMAGE is the CRI sandbox image: our own pause, built and imported by image.ts. */
+export const PAUSE_IMAGE = 'localhost/runsc-ts/pause:3.9';
+
+/** CNI_BIN_DIR holds Debian's CNI plugins (package containernetworking-plugins). */
+export const CNI_BIN_DIR = '/usr/lib/cni';
+
+// libcni caches each attachment's result here (not configurable in containerd 1.6's CRI).
+const CNI_CACHE_DIR = '/var/lib/cni';
+
+// Host paths outside the base dir that our containerd's shims, ctr and CNI may create; those
+// absent at start are removed again at stop if empty.
+const RUN_DIRS = [
+  '/run/containerd',
+  SHIM_SOCKET_DIR,
+  RUNC_ROOT,
+  path.join(RUNC_ROOT, CRI_NAMESPACE),
+  '/run/containerd/fifo',
+  CNI_CACHE_DIR,
+  path.join(CNI_CACHE_DIR, 'results'),
+];
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -169,6 +190,26 @@ export interface ContainerdOptions {
   extraConfig?: string;
   /** directory put first on containerd's PATH to find containerd-shim-runsc-ts-v1; default SHIM_BIN_DIR. */
   shimBinDir?: string;
+  /**
+   * cri gives the CRI plugin a private CNI network (criNetwork) and makes stop() stop and remove
+   * every pod through the CRI first; default false (the CRI plugin runs either way).
+   */
+  cri?: boolean;
+}
+
+/**
+ * CriNetwork is the private CNI network of one containerd: a bridge with no address on the host,
+ * no gateway, no masquerade and no routes, so pod traffic never leaves the machine.
+ */
+export interface CriNetwork {
+  /** CNI network name; also the prefix of libcni's cache files. */
+  name: string;
+  /** host bridge device (at most 15 characters), created by the bridge plugin on first use. */
+  bridge: string;
+  /** pod subnet handed out by host-local IPAM. */
+  subnet: string;
+  /** the .conflist file in the CRI's conf_dir. */
+  confPath: string;
 }
 
 /** Containerd is a running private containerd and the means to drive and stop it. */
@@ -188,11 +229,20 @@ export interface Containerd {
   pid: number;
   /** fifoDir is where ctr() makes ctr keep its IO FIFOs (instead of /run/containerd/fifo). */
   fifoDir: string;
+  /** criNetwork is the private CNI network, present when started with `cri: true`. */
+  criNetwork?: CriNetwork;
+  /**
+   * cgroupRoot is a cgroup path ("/runsc-ts-it-XXXXXX") unique to this containerd, to put pods'
+   * cgroup_parent under; stop() removes what runtimes left of it.
+   */
+  cgroupRoot: string;
   /**
    * ctr runs `ctr --address SOCK -n NS ...args` (adding `--fifo-dir fifoDir` to `run`,
    * `task start` and `task exec`); it never throws on a non-zero exit.
    */
   ctr(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** ctrNs is ctr() against namespace `namespace` instead of the default one. */
+  ctrNs(namespace: string, args: string[], opts?: RunOptions): Promise<RunResult>;
   /** logTail returns the last `lines` lines of containerd's log. */
   logTail(lines?: number): string;
   /** fdCount returns how many fds containerd has open now. */
@@ -205,7 +255,8 @@ export interface Containerd {
   stop(): Promise<void>;
 }
 
-// Builds config.toml (version 2) for a base dir.
+// Builds config.toml (version 2) for a base dir. The CRI keeps its state under root/ and state/
+// (netns bind mounts too), uses our pause image and finds CNI plugins in CNI_BIN_DIR.
 function configToml(baseDir: string, address: string, ttrpcAddress: string, extra: string): string {
   const q = (s: string): string => JSON.stringify(s);
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
@@ -230,13 +281,17 @@ disabled_plugins = [
   address = ${q(ttrpcAddress)}
 
 [${cri}]
+  sandbox_image = ${q(PAUSE_IMAGE)}
   restrict_oom_score_adj = true
+  disable_apparmor = true
+  netns_mounts_under_state_dir = true
   stream_server_port = "0"
   disable_tcp_service = true
 
 [${cri}.cni]
-  bin_dir = ${q(path.join(baseDir, 'cni', 'bin'))}
+  bin_dir = ${q(CNI_BIN_DIR)}
   conf_dir = ${q(path.join(baseDir, 'cni', 'net.d'))}
+  max_conf_num = 1
 
 [${cri}.containerd]
   default_runtime_name = "runc"
@@ -247,6 +302,49 @@ disabled_plugins = [
 [${cri}.containerd.runtimes.runsc-ts]
   runtime_type = ${q(RUNSC_TS_RUNTIME)}
 ${extra}`;
+}
+
+/** criNetworkFor names the private CNI network of the containerd in `baseDir` (from a hash of it). */
+export function criNetworkFor(baseDir: string): CriNetwork {
+  const h = crypto.createHash('sha256').update(baseDir).digest();
+  return {
+    name: `runsc-ts-it-${h.toString('hex').slice(0, 12)}`,
+    bridge: `rts${h.toString('hex').slice(0, 10)}`,
+    // 198.18.0.0/15 is reserved for benchmarking; the host never routes to it here anyway.
+    subnet: `198.${18 + (h[10] & 1)}.${h[11]}.0/24`,
+    confPath: path.join(baseDir, 'cni', 'net.d', '10-runsc-ts-it.conflist'),
+  };
+}
+
+/**
+ * cniConflist is the network config: the bridge plugin with host-local IPAM (state under the
+ * base dir). No loopback entry: the CRI runs CNI_BIN_DIR/loopback for "lo" by itself.
+ */
+export function cniConflist(net: CriNetwork, baseDir: string): string {
+  return JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: net.name,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: net.bridge,
+          isGateway: false,
+          isDefaultGateway: false,
+          ipMasq: false,
+          hairpinMode: false,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: net.subnet }]],
+            routes: [],
+            dataDir: path.join(baseDir, 'cni', 'ipam'),
+          },
+        },
+      ],
+    },
+    null,
+    2,
+  );
 }
 
 function tailOf(file: string, lines: number): string {
@@ -317,6 +415,8 @@ class Instance implements Containerd {
   configPath: string;
   logPath: string;
   fifoDir: string;
+  criNetwork: CriNetwork | undefined;
+  cgroupRoot: string;
   pid = 0;
   proc: ChildProcess | undefined;
   exited = false;
@@ -337,10 +437,15 @@ class Instance implements Containerd {
     this.configPath = path.join(baseDir, 'config.toml');
     this.logPath = path.join(baseDir, 'containerd.log');
     this.fifoDir = path.join(baseDir, 'fifo');
+    this.cgroupRoot = '/' + path.basename(baseDir);
   }
 
   ctr(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return runCommand(CTR_BINARY, ['--address', this.address, '-n', this.namespace, ...withFifoDir(args, this.fifoDir)], opts);
+  }
+
+  ctrNs(namespace: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    return runCommand(CTR_BINARY, ['--address', this.address, '-n', namespace, ...withFifoDir(args, this.fifoDir)], opts);
   }
 
   // ctrIn is ctr against another namespace (used while cleaning up).
@@ -368,6 +473,8 @@ class Instance implements Containerd {
   async start(startTimeoutMs: number, logLevel: string, extraConfig: string, shimBinDir: string): Promise<void> {
     for (const d of RUN_DIRS) if (!fs.existsSync(d)) this.createdRunDirs.unshift(d);
     fs.writeFileSync(this.configPath, configToml(this.baseDir, this.address, this.ttrpcAddress, extraConfig));
+    fs.mkdirSync(path.join(this.baseDir, 'cni', 'net.d'), { recursive: true });
+    if (this.criNetwork) fs.writeFileSync(this.criNetwork.confPath, cniConflist(this.criNetwork, this.baseDir));
     const logFd = fs.openSync(this.logPath, 'a');
     const pathDirs = [shimBinDir, ...(process.env.PATH ?? '').split(':').filter((d) => d !== '')];
     for (const d of DEFAULT_PATH.split(':')) if (!pathDirs.includes(d)) pathDirs.push(d);
@@ -535,6 +642,7 @@ class Instance implements Containerd {
     }
     this.removeRuncState();
     this.removeCgroups();
+    this.removeNetwork();
     for (const d of this.createdRunDirs) {
       try {
         fs.rmdirSync(d);
@@ -557,8 +665,50 @@ class Instance implements Containerd {
     fs.rmSync(this.baseDir, { recursive: true, force: true, maxRetries: 3 });
   }
 
+  // Removes the bridge the CNI bridge plugin made for our network (pods' veths went with their
+  // netns) and libcni's cache files of our network.
+  removeNetwork(): void {
+    const net = this.criNetwork;
+    if (!net) return;
+    if (fs.existsSync(path.join('/sys/class/net', net.bridge))) {
+      spawnSync('ip', ['link', 'delete', net.bridge, 'type', 'bridge'], { stdio: 'ignore', timeout: 10_000 });
+    }
+    const results = path.join(CNI_CACHE_DIR, 'results');
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(results);
+    } catch {
+      return;
+    }
+    // The CRI's own loopback network caches per pod too, under a shared name.
+    const loopback = new Set([...this.seenIds].filter((s) => s.startsWith(CRI_NAMESPACE + '/')).map((s) => `cni-loopback-${s.split('/')[1]}-lo`));
+    for (const n of names) {
+      if (n.startsWith(net.name + '-') || loopback.has(n)) fs.rmSync(path.join(results, n), { force: true });
+    }
+  }
+
+  // Removes the cgroup tree under cgroupRoot in every hierarchy, deepest first (rmdir only
+  // succeeds on cgroups without processes, so nothing alive is touched).
+  removeCgroupRoot(controllers: string[]): void {
+    const rmTree = (dir: string): void => {
+      let ents: fs.Dirent[] = [];
+      try {
+        ents = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of ents) if (e.isDirectory()) rmTree(path.join(dir, e.name));
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // busy or not a cgroup
+      }
+    };
+    for (const c of controllers) rmTree(path.join('/sys/fs/cgroup', c, this.cgroupRoot));
+  }
+
   // Removes the per-namespace parent cgroups runc-style runtimes create (/<ns>/<id>), when
-  // empty; only for our own test namespaces, never e.g. "default" or "k8s.io".
+  // empty; only for our own test namespaces, never e.g. "default" or "k8s.io"; and cgroupRoot.
   removeCgroups(): void {
     const namespaces = new Set([this.namespace, ...[...this.seenIds].map((s) => s.split('/')[0])]);
     let controllers: string[] = [];
@@ -567,6 +717,7 @@ class Instance implements Containerd {
     } catch {
       return;
     }
+    this.removeCgroupRoot([...controllers, '']);
     for (const ns of namespaces) {
       if (!ns.startsWith('runsc-ts')) continue;
       for (const c of [...controllers, '']) {
@@ -599,8 +750,41 @@ class Instance implements Containerd {
     }
   }
 
+  // Stops and removes every CRI pod, so CNI releases addresses, veths and cache files (ctr alone
+  // would not), and notes the ids for the shim socket and runc state cleanup.
+  async removeCriPods(errors: string[]): Promise<void> {
+    const { CriClient } = await import('./cri');
+    const cri = new CriClient(this.address, { timeoutMs: 30_000 });
+    try {
+      const containers = await cri.listContainers({});
+      for (const c of containers.containers ?? []) this.seenIds.add(`${CRI_NAMESPACE}/${c.id}`);
+      const pods = await cri.listPodSandbox({});
+      for (const p of pods.items ?? []) {
+        const id = p.id ?? '';
+        this.seenIds.add(`${CRI_NAMESPACE}/${id}`);
+        try {
+          await cri.stopPodSandbox(id);
+          await cri.removePodSandbox(id);
+        } catch (err) {
+          errors.push(`removing CRI pod ${id}: ${(err as Error).message}`);
+        }
+      }
+    } catch (err) {
+      errors.push(`listing CRI pods: ${(err as Error).message}`);
+    } finally {
+      cri.close();
+    }
+  }
+
   async doStop(): Promise<void> {
     const errors: string[] = [];
+    try {
+      if (!this.exited && fs.existsSync(this.address) && (this.criNetwork || (await this.namespaces()).includes(CRI_NAMESPACE))) {
+        await this.removeCriPods(errors);
+      }
+    } catch (err) {
+      errors.push(`removing CRI pods: ${(err as Error).message}`);
+    }
     try {
       if (!this.exited && fs.existsSync(this.address)) await this.deleteEverything(errors);
     } catch (err) {
@@ -661,6 +845,7 @@ class Instance implements Containerd {
 export async function startContainerd(opts: ContainerdOptions = {}): Promise<Containerd> {
   const baseDir = fs.mkdtempSync(path.join(opts.tmpDir ?? os.tmpdir(), 'runsc-ts-it-'));
   const inst = new Instance(baseDir, opts.namespace ?? TEST_NAMESPACE, opts.label ?? 'containerd');
+  if (opts.cri) inst.criNetwork = criNetworkFor(baseDir);
   if (Buffer.byteLength(inst.ttrpcAddress) > 100) {
     fs.rmSync(baseDir, { recursive: true, force: true });
     throw new Error(`starting private containerd: socket path ${inst.ttrpcAddress} is too long for a unix socket`);

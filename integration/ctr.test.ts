@@ -29,6 +29,9 @@ import { SHIM_NAMES } from './leftovers';
 const RUNTIME = process.env.RUNSC_TS_IT_RUNTIME || RUNSC_TS_RUNTIME;
 
 const IMG = BUSYBOX_IMAGE;
+
+/** onlyRunscTs marks tests of runsc-ts's own processes and files, skipped against runc. */
+const onlyRunscTs = { skip: RUNTIME !== RUNSC_TS_RUNTIME ? 'runsc-ts only' : false };
 const NOTHING_LEFT = 'nothing left over';
 
 // Prints "tty", then waits (up to 5 s) for the window size ctr sets right after start: the
@@ -305,8 +308,6 @@ async function killRuntimeProcess(t: TapTest, name: string): Promise<void> {
   t.same(runtimeProcesses(), [], 'no containerd-shim-runsc-ts-v1 or runsc-ts-sentry left');
 }
 
-const onlyRunscTs = { skip: RUNTIME !== RUNSC_TS_RUNTIME ? 'kills runsc-ts processes' : false };
-
 t.test('a SIGKILLed shim leaves nothing after containerd cleans up', onlyRunscTs, async (t) => {
   await killRuntimeProcess(t, 'containerd-shim-runsc-ts-v1');
 });
@@ -501,6 +502,31 @@ t.test('events reach containerd in the order it requires', async (t) => {
   const exits = out.split('\n').filter((l) => l.includes(id) && l.includes('/tasks/exit'));
   t.match(exits[0] ?? '', /"id":"ev1".*"exit_status":4/, 'the exec exit carries the exec id and status 4', { exits });
   t.match(exits[1] ?? '', new RegExp(`"id":"${id}".*"exit_status":137`), 'the init exit carries the container id and 137', { exits });
+});
+
+t.test('the runtime config file sends the sentry log to debug-log', onlyRunscTs, async (t) => {
+  const c = harness();
+  const id = uniqueId('cfg');
+  const cfg = path.join(c.baseDir, `${id}.toml`);
+  const logTemplate = path.join(c.baseDir, 'sentry-logs', '%ID%.%COMMAND%.log');
+  fs.writeFileSync(cfg, `platform = "ptrace"\ndebug = true\ndebug-log = "${logTemplate}"\n`);
+  const r = await run(['--rm', '--runtime-config-path', cfg], id, ['true']);
+  t.equal(r.code, 0, 'ctr run exits 0', output(r));
+  const log = path.join(c.baseDir, 'sentry-logs', `${id}.sentry.log`);
+  t.ok(fs.existsSync(log), 'the sentry log is where debug-log says');
+  t.match(fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '', /runsc-ts-sentry\[\d+\]: debug: .*exec/, 'with debug lines');
+});
+
+t.test('a config flag that is not supported fails the run with the file and the flag', onlyRunscTs, async (t) => {
+  const c = harness();
+  const leaks = leakCheck(c);
+  const id = uniqueId('badcfg');
+  const cfg = path.join(c.baseDir, `${id}.toml`);
+  fs.writeFileSync(cfg, 'platform = "kvm"\n');
+  const r = await run(['--rm', '--runtime-config-path', cfg], id, ['true']);
+  t.not(r.code, 0, 'ctr run fails', output(r));
+  t.match(r.stderr, `${cfg}: platform = "kvm" is not supported yet`, 'the error names the file and the flag', output(r));
+  await assertGone(t, id, leaks);
 });
 
 t.test('20 containers come and go without leaking', async (t) => {

@@ -1,11 +1,14 @@
 // Tests the harness's own pure parts without containerd: the TAP counter and argv parsing of
-// summary.js, the tar writer (checked by GNU tar), ctr argument rewriting and output parsers.
+// summary.js, the tar writer (checked by GNU tar), ctr argument rewriting, output parsers and the
+// CRI pieces (CNI network config, CRI log lines, message encoding).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import t from 'tap';
-import { withFifoDir } from './containerd';
+import { cniConflist, criNetworkFor, withFifoDir } from './containerd';
+import { runtime } from './cri';
+import { parseCriLog } from './cri-pods';
 import { crlf, parsePs, parseTaskList } from './helpers';
 import { tar } from './image';
 import { mountsUnder } from './leftovers';
@@ -115,4 +118,49 @@ t.test('mountsUnder finds nothing under a fresh dir', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runsc-ts-mnt-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   t.same(mountsUnder(dir), []);
+});
+
+t.test('the CNI network of a containerd is private: own bridge, no gateway, no masquerade, no routes', async (t) => {
+  const a = criNetworkFor('/tmp/runsc-ts-it-aaaaaa');
+  const b = criNetworkFor('/tmp/runsc-ts-it-bbbbbb');
+  t.not(a.bridge, b.bridge, 'each containerd gets its own bridge');
+  t.ok(a.bridge.length <= 15, `bridge name ${a.bridge} fits IFNAMSIZ`);
+  t.match(a.subnet, /^198\.1[89]\.\d+\.0\/24$/, 'subnet in the benchmarking range');
+  const conf = JSON.parse(cniConflist(a, '/tmp/runsc-ts-it-aaaaaa')) as {
+    name: string;
+    plugins: { type: string; bridge: string; isGateway: boolean; ipMasq: boolean; ipam: { routes: unknown[]; dataDir: string } }[];
+  };
+  t.equal(conf.name, a.name);
+  t.same(
+    conf.plugins.map((p) => p.type),
+    ['bridge'],
+    'only the bridge plugin (the CRI adds loopback itself)',
+  );
+  const br = conf.plugins[0];
+  t.equal(br.bridge, a.bridge);
+  t.equal(br.isGateway, false, 'no address on the host side');
+  t.equal(br.ipMasq, false, 'no masquerade');
+  t.same(br.ipam.routes, [], 'no routes');
+  t.equal(br.ipam.dataDir, '/tmp/runsc-ts-it-aaaaaa/cni/ipam', 'IPAM state under the base dir');
+});
+
+t.test('CRI log lines parse into time, stream, tag and text', async (t) => {
+  t.same(parseCriLog('2024-01-02T03:04:05.123456789Z stdout F hello\n2024-01-02T03:04:05Z stderr P par\nnot a log line\n'), [
+    { time: '2024-01-02T03:04:05.123456789Z', stream: 'stdout', tag: 'F', text: 'hello' },
+    { time: '2024-01-02T03:04:05Z', stream: 'stderr', tag: 'P', text: 'par' },
+  ]);
+});
+
+t.test('CRI messages use the upstream field numbers', async (t) => {
+  const v1 = runtime.v1;
+  // RunPodSandboxRequest{config(1){linux(8){cgroup_parent(1) "/p"}}, runtime_handler(2) "h"}
+  const run = Buffer.from(v1.RunPodSandboxRequest.encode({ config: { linux: { cgroupParent: '/p' } }, runtimeHandler: 'h' }).finish());
+  t.equal(run.toString('hex'), '0a0642040a022f70120168', 'RunPodSandboxRequest bytes');
+  // NamespaceOption{pid(2) CONTAINER=1}
+  t.equal(Buffer.from(v1.NamespaceOption.encode({ pid: v1.NamespaceMode.CONTAINER }).finish()).toString('hex'), '1001');
+  t.equal(v1.NamespaceMode.TARGET, 3, 'NamespaceMode TARGET is 3');
+  // ExecSyncResponse{stdout(1) "hi", exit_code(3) 3}
+  const exec = v1.ExecSyncResponse.decode(Buffer.from('0a0268691803', 'hex'));
+  t.equal(Buffer.from(exec.stdout).toString(), 'hi');
+  t.equal(exec.exitCode, 3);
 });

@@ -1,11 +1,13 @@
-// Builds a busybox OCI image archive from the host's static /bin/busybox (no docker, no network)
-// and imports it into a containerd; the archive is cached by content under build/.
+// Builds OCI image archives without docker or network (busybox from the host's static
+// /bin/busybox, the CRI pause image from integration/pause/pause.c) and imports them into a containerd.
 import { execFileSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { Containerd, REPO_DIR } from './containerd';
+import { CRI_NAMESPACE, Containerd, PAUSE_IMAGE, REPO_DIR } from './containerd';
+
+export { PAUSE_IMAGE };
 
 /** BUSYBOX_IMAGE is the reference the imported busybox image gets in containerd. */
 export const BUSYBOX_IMAGE = 'docker.io/library/busybox:runsc-ts';
@@ -15,6 +17,15 @@ export const BUSYBOX_BINARY = '/bin/busybox';
 
 // Bump when the image layout changes, so cached archives are rebuilt.
 const FORMAT_VERSION = 'runsc-ts-busybox-image-v1';
+
+/** PAUSE_SOURCE is the C source of the pause program (PID 1 of every CRI pod). */
+export const PAUSE_SOURCE = path.join(REPO_DIR, 'integration', 'pause', 'pause.c');
+
+// Bump when the pause image layout or its build flags change.
+const PAUSE_FORMAT_VERSION = 'runsc-ts-pause-image-v1';
+
+// The real registry.k8s.io/pause runs as this user too; CRI takes it from the image config.
+const PAUSE_USER = '65535:65535';
 
 // A fixed mtime keeps the archive byte-for-byte reproducible (2000-01-01T00:00:00Z).
 const MTIME = 946684800;
@@ -149,9 +160,25 @@ export interface ImageArchive {
   layerDigest: string;
 }
 
-// Builds the OCI image layout archive in memory.
+// Builds the OCI image layout archive of busybox in memory.
 function buildArchive(busybox: Buffer, applets: string[]): { archive: Buffer; info: Omit<ImageArchive, 'path'> } {
-  const layerTar = tar(busyboxLayerEntries(busybox, applets));
+  return ociArchive(
+    BUSYBOX_IMAGE,
+    busyboxLayerEntries(busybox, applets),
+    { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
+    `${FORMAT_VERSION} from ${BUSYBOX_BINARY}`,
+  );
+}
+
+// Builds a single-layer OCI image layout archive named `ref` in memory; `runConfig` is the
+// image config's "config" object (Env, Cmd, Entrypoint, User).
+function ociArchive(
+  ref: string,
+  layer: TarEntry[],
+  runConfig: Record<string, unknown>,
+  createdBy: string,
+): { archive: Buffer; info: Omit<ImageArchive, 'path'> } {
+  const layerTar = tar(layer);
   const layerGz = zlib.gzipSync(layerTar, { level: 9 });
   const diffId = `sha256:${sha256(layerTar)}`;
   const layerDigest = `sha256:${sha256(layerGz)}`;
@@ -160,12 +187,9 @@ function buildArchive(busybox: Buffer, applets: string[]): { archive: Buffer; in
       architecture: 'amd64',
       os: 'linux',
       created: new Date(MTIME * 1000).toISOString(),
-      config: {
-        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-        Cmd: ['sh'],
-      },
+      config: runConfig,
       rootfs: { type: 'layers', diff_ids: [diffId] },
-      history: [{ created: new Date(MTIME * 1000).toISOString(), created_by: `${FORMAT_VERSION} from ${BUSYBOX_BINARY}` }],
+      history: [{ created: new Date(MTIME * 1000).toISOString(), created_by: createdBy }],
     }),
   );
   const configDigest = `sha256:${sha256(config)}`;
@@ -189,8 +213,8 @@ function buildArchive(busybox: Buffer, applets: string[]): { archive: Buffer; in
           size: manifest.length,
           platform: { architecture: 'amd64', os: 'linux' },
           annotations: {
-            'io.containerd.image.name': BUSYBOX_IMAGE,
-            'org.opencontainers.image.ref.name': BUSYBOX_IMAGE.slice(BUSYBOX_IMAGE.lastIndexOf(':') + 1),
+            'io.containerd.image.name': ref,
+            'org.opencontainers.image.ref.name': ref.slice(ref.lastIndexOf(':') + 1),
           },
         },
       ],
@@ -239,33 +263,95 @@ export async function buildBusyboxArchive(dir: string = IMAGE_CACHE_DIR): Promis
   const applets = busyboxApplets(BUSYBOX_BINARY);
   const file = path.join(dir, archiveName(busybox, applets));
   const { archive, info } = buildArchive(busybox, applets);
+  await writeCached(file, archive);
+  return { path: file, ...info };
+}
+
+// Writes `data` to `file` unless it already holds exactly that (atomically, via a temp file).
+async function writeCached(file: string, data: Buffer): Promise<void> {
   try {
     const existing = await fs.promises.readFile(file);
-    if (existing.equals(archive)) return { path: file, ...info };
+    if (existing.equals(data)) return;
   } catch {
     // not cached yet
   }
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.promises.writeFile(tmp, data);
+  await fs.promises.rename(tmp, file);
+}
+
+/**
+ * buildPauseBinary compiles PAUSE_SOURCE statically with gcc (cached in `dir` under a hash of
+ * the source and flags) and returns the binary's path.
+ */
+export async function buildPauseBinary(dir: string = IMAGE_CACHE_DIR): Promise<string> {
+  const source = await fs.promises.readFile(PAUSE_SOURCE);
+  const flags = ['-static', '-O2', '-s', '-Wall', '-Wextra', '-Werror'];
+  const key = sha256(Buffer.concat([Buffer.from(PAUSE_FORMAT_VERSION + '\0' + flags.join(' ') + '\0'), source]));
+  const file = path.join(dir, `pause-${key.slice(0, 16)}`);
+  if (fs.existsSync(file)) return file;
   await fs.promises.mkdir(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  await fs.promises.writeFile(tmp, archive);
+  try {
+    execFileSync('gcc', [...flags, '-o', tmp, PAUSE_SOURCE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    throw new Error(`building pause from ${PAUSE_SOURCE}: ${e.stderr?.toString().trim() || e.message}`);
+  }
   await fs.promises.rename(tmp, file);
+  return file;
+}
+
+/**
+ * buildPauseImage writes (or reuses) the OCI archive of PAUSE_IMAGE: one layer holding /pause,
+ * entrypoint /pause, user 65535:65535 like the real pause image; returns its path and digests.
+ */
+export async function buildPauseImage(dir: string = IMAGE_CACHE_DIR): Promise<ImageArchive> {
+  const binary = await fs.promises.readFile(await buildPauseBinary(dir));
+  const { archive, info } = ociArchive(
+    PAUSE_IMAGE,
+    [{ name: 'pause', type: 'file', mode: 0o755, data: binary }],
+    { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Entrypoint: ['/pause'], User: PAUSE_USER },
+    `${PAUSE_FORMAT_VERSION} from integration/pause/pause.c`,
+  );
+  const file = path.join(dir, `pause-oci-${sha256(archive).slice(0, 16)}.tar`);
+  await writeCached(file, archive);
   return { path: file, ...info };
 }
 
 /**
  * importImage imports the busybox archive into `cd` (building it if needed) under `ref`
- * (default BUSYBOX_IMAGE) and checks that `ctr images ls` lists it.
+ * (default BUSYBOX_IMAGE), in `namespace` (default the containerd's own), and checks that
+ * `ctr images ls` lists it.
  */
-export async function importImage(cd: Containerd, ref: string = BUSYBOX_IMAGE): Promise<void> {
-  const archive = await buildBusyboxImage();
-  const imp = await cd.ctr(['images', 'import', archive], { timeoutMs: 60_000 });
-  if (imp.code !== 0) throw new Error(`importing ${archive} as ${ref}: ctr exited ${imp.code}: ${imp.stderr.trim()}`);
-  if (ref !== BUSYBOX_IMAGE) {
-    const tag = await cd.ctr(['images', 'tag', '--force', BUSYBOX_IMAGE, ref], { timeoutMs: 30_000 });
-    if (tag.code !== 0) throw new Error(`tagging ${BUSYBOX_IMAGE} as ${ref}: ${tag.stderr.trim()}`);
+export async function importImage(cd: Containerd, ref: string = BUSYBOX_IMAGE, namespace: string = cd.namespace): Promise<void> {
+  await importArchive(cd, await buildBusyboxImage(), BUSYBOX_IMAGE, ref, namespace);
+}
+
+/** importPauseImage imports PAUSE_IMAGE (building it if needed) into `namespace`, default k8s.io. */
+export async function importPauseImage(cd: Containerd, namespace: string = CRI_NAMESPACE): Promise<void> {
+  await importArchive(cd, (await buildPauseImage()).path, PAUSE_IMAGE, PAUSE_IMAGE, namespace);
+}
+
+/** importCriImages imports busybox and the pause image into the CRI's namespace, k8s.io. */
+export async function importCriImages(cd: Containerd): Promise<void> {
+  await importPauseImage(cd, CRI_NAMESPACE);
+  await importImage(cd, BUSYBOX_IMAGE, CRI_NAMESPACE);
+}
+
+// Imports `archive` (whose index names `name`) into `namespace`, tags it `ref` if that differs,
+// and checks that `ctr images ls` lists `ref`.
+async function importArchive(cd: Containerd, archive: string, name: string, ref: string, namespace: string): Promise<void> {
+  const ctr = (args: string[], timeoutMs: number): ReturnType<Containerd['ctr']> => cd.ctrNs(namespace, args, { timeoutMs });
+  const imp = await ctr(['images', 'import', archive], 60_000);
+  if (imp.code !== 0) throw new Error(`importing ${archive} as ${ref} into ${namespace}: ctr exited ${imp.code}: ${imp.stderr.trim()}`);
+  if (ref !== name) {
+    const tag = await ctr(['images', 'tag', '--force', name, ref], 30_000);
+    if (tag.code !== 0) throw new Error(`tagging ${name} as ${ref} in ${namespace}: ${tag.stderr.trim()}`);
   }
-  const ls = await cd.ctr(['images', 'ls', '-q'], { timeoutMs: 30_000 });
+  const ls = await ctr(['images', 'ls', '-q'], 30_000);
   if (ls.code !== 0 || !ls.stdout.split('\n').includes(ref)) {
-    throw new Error(`importing ${archive}: image ${ref} not listed after import: ${ls.stdout.trim()} ${ls.stderr.trim()}`);
+    throw new Error(`importing ${archive}: image ${ref} not listed in ${namespace} after import: ${ls.stdout.trim()} ${ls.stderr.trim()}`);
   }
 }

@@ -28,9 +28,22 @@ function quote(v: string): string {
   return /^[A-Za-z0-9_./:@-]+$/.test(v) ? v : JSON.stringify(v);
 }
 
+let json = false;
+
+/** setLogFormat picks logrus-style text lines or one JSON object per line. */
+export function setLogFormat(format: 'text' | 'json'): void {
+  json = format === 'json';
+}
+
 function write(level: string, msg: string, fields?: Record<string, unknown>): void {
-  let line = `time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)}`;
-  for (const [k, v] of Object.entries(fields ?? {})) line += ` ${k}=${quote(String(v))}`;
+  const time = new Date().toISOString();
+  let line: string;
+  if (json) {
+    line = JSON.stringify({ time, level, msg, ...fields });
+  } else {
+    line = `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+    for (const [k, v] of Object.entries(fields ?? {})) line += ` ${k}=${quote(String(v))}`;
+  }
   try {
     fs.writeSync(logFd, line + '\n');
   } catch {

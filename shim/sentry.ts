@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { runsc_ts, google } from './gen/protos';
+import { DEFAULT_CONFIG, SandboxConfig } from './config';
 import { log, getLogFd, isDebug } from './log';
 import { native } from './native';
 import { Client } from './ttrpc';
@@ -58,16 +59,26 @@ export class Sentry implements SandboxControl {
     socket.once('close', () => gone('sentry control connection closed'));
   }
 
-  /** spawn starts a sentry for the sandbox id; its stderr goes to the shim log. */
-  static spawn(sandboxId: string): Sentry {
+  /**
+   * spawn starts a sentry for the sandbox id. Its log goes to the shim log, or to the config's
+   * debug-log file (%ID% = sandbox id, %COMMAND% = "sentry").
+   */
+  static spawn(sandboxId: string, config: SandboxConfig = DEFAULT_CONFIG): Sentry {
+    let logFd = getLogFd();
+    if (config.debugLog) {
+      const file = config.debugLog.replace(/%ID%/g, sandboxId).replace(/%COMMAND%/g, 'sentry');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      logFd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o640);
+    }
     const [mine, theirs] = native.socketPair();
     const args = ['--control-fd', '3', '--id', sandboxId];
-    if (isDebug()) args.push('--debug');
+    if (isDebug() || config.debug) args.push('--debug');
     let child: ChildProcess;
     try {
-      child = spawn(SENTRY_BINARY, args, { stdio: ['ignore', getLogFd(), getLogFd(), theirs] });
+      child = spawn(SENTRY_BINARY, args, { stdio: ['ignore', logFd, logFd, theirs] });
     } finally {
       fs.closeSync(theirs);
+      if (logFd !== getLogFd()) fs.closeSync(logFd);
     }
     const socket = new net.Socket({ fd: mine, readable: true, writable: true });
     const client = new Client(socket, { writer: (frame, fds) => native.sendFrame(mine, frame, fds) });

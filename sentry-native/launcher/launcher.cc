@@ -145,6 +145,28 @@ bool Serving(const std::string& path) {
   return alive;
 }
 
+// RemoveCgroup removes the container's cgroup (the path the shim wrote to <bundle>/cgroup) from
+// every cgroup hierarchy. Its processes are dying with the sentry, so EBUSY is retried a while.
+void RemoveCgroup(const std::string& rel) {
+  if (rel.empty() || rel[0] != '/' || rel == "/" || rel.find("..") != std::string::npos) return;
+  std::string info = ReadFile("/proc/self/mountinfo");
+  size_t pos = 0;
+  while (pos < info.size()) {
+    size_t nl = info.find('\n', pos);
+    std::string line = info.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? info.size() : nl + 1;
+    size_t sep = line.find(" - ");
+    if (sep == std::string::npos) continue;
+    std::string post = line.substr(sep + 3);
+    if (post.compare(0, 7, "cgroup ") != 0 && post.compare(0, 8, "cgroup2 ") != 0) continue;
+    // The mount point is the fifth field before the separator.
+    size_t start = 0;
+    for (int field = 0; field < 4; field++) start = line.find(' ', start) + 1;
+    std::string dir = line.substr(start, line.find(' ', start) - start) + rel;
+    for (int attempt = 0; attempt < 40 && rmdir(dir.c_str()) < 0 && errno == EBUSY; attempt++) usleep(25000);
+  }
+}
+
 void Varint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
     out->push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -177,6 +199,8 @@ int Delete(const Flags& f) {
       fprintf(stderr, "unmounting %s: %s\n", rootfs.c_str(), strerror(e));
       return 1;
     }
+    std::string cgroup = ReadFile(bundle + "/cgroup");
+    RemoveCgroup(cgroup);
     if (!sock.empty() && unlink(sock.c_str()) < 0 && errno != ENOENT) {
       fprintf(stderr, "removing %s: %s\n", sock.c_str(), strerror(errno));
       return 1;

@@ -60,9 +60,9 @@ export async function serve(flags: ShimFlags, listener?: net.Server, groupName?:
   const service: TaskService = new TaskService({
     namespace: flags.namespace,
     publisher,
-    sentry: () => {
+    sentry: (config) => {
       if (!sentry) {
-        sentry = Sentry.spawn(group);
+        sentry = Sentry.spawn(group, config);
         sentry.onExit((why) => service.sandboxLost(why));
         log.info('sentry started', { pid: sentry.pid, sandbox: group });
       }

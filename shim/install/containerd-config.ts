@@ -5,11 +5,17 @@ import * as fs from 'fs';
 const BEGIN = '# BEGIN runsc-ts runtime handler (managed by `make install`; `make uninstall` removes it)';
 const END = '# END runsc-ts runtime handler';
 
+/** SANDBOX_CONFIG is where the handler's options point: the sandbox flags (deploy/runsc-ts.toml). */
+export const SANDBOX_CONFIG = '/etc/containerd/runsc-ts.toml';
+
 /** HANDLER_BLOCK is the config that makes CRI's handler "runsc-ts" use our shim. */
 export const HANDLER_BLOCK = [
   BEGIN,
   '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc-ts]',
   '  runtime_type = "io.containerd.runsc-ts.v1"',
+  '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc-ts.options]',
+  '    TypeUrl = "io.containerd.runsc-ts.v1.options"',
+  `    ConfigPath = "${SANDBOX_CONFIG}"`,
   END,
 ].join('\n');
 

@@ -1,6 +1,6 @@
 // Tests of the OCI spec → sentry spec conversion (mount flags, capabilities, rlimits, validation).
 import t from 'tap';
-import { capMask, convertProcess, convertSpec, MS, parseMountOptions } from './convert';
+import { capMask, cgroupMounts, convertProcess, convertSpec, MS, parseMountOptions } from './convert';
 
 t.test('mount options split into flags, propagation and data', async (t) => {
   const o = parseMountOptions(['nosuid', 'strictatime', 'mode=755', 'size=65536k']);
@@ -76,4 +76,21 @@ t.test('spec conversion: mounts, devices, namespaces, user namespaces refused', 
   t.equal(s.rootfsPropagation, MS.SLAVE | MS.REC);
   t.throws(() => convertSpec({ linux: { namespaces: [{ type: 'user' }] } }, '/r', 'creating container u'), /creating container u: user namespaces are not supported yet/);
   t.throws(() => convertSpec({ mounts: [{ destination: 'rel' }] }, '/r', 'w'), /must be an absolute path/);
+});
+
+t.test('a cgroup mount shows the container its own cgroup only, read-only', async (t) => {
+  const m = cgroupMounts({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid'] }, '/pod1/c1', [
+    '/sys/fs/cgroup/memory',
+    '/sys/fs/cgroup/pids',
+  ]);
+  t.same(
+    m.map((x) => `${x.type} ${x.source} -> ${x.destination}${(x.flags! & MS.RDONLY) !== 0 ? ' ro' : ''}${(x.flags! & MS.REMOUNT) !== 0 ? ' remount' : ''}`),
+    [
+      'tmpfs tmpfs -> /sys/fs/cgroup',
+      'bind /sys/fs/cgroup/memory/pod1/c1 -> /sys/fs/cgroup/memory ro',
+      'bind /sys/fs/cgroup/pids/pod1/c1 -> /sys/fs/cgroup/pids ro',
+      'tmpfs tmpfs -> /sys/fs/cgroup ro remount',
+    ],
+  );
+  t.equal(cgroupMounts({ destination: '/sys/fs/cgroup', type: 'cgroup' }, '', ['/sys/fs/cgroup/memory']).length, 1, 'no cgroup: an empty tmpfs');
 });

@@ -1,6 +1,7 @@
 // Turns an OCI spec into the plain values the sentry applies (policy in TypeScript, mechanism in
 // C++): mount options into MS_* flags, capability names into bit masks, rlimit names into numbers.
 import * as path from 'path';
+import { cgroupMountPoints } from '../cgroupfs';
 import { invalidArgument } from '../errors';
 import type { runsc_ts } from '../gen/protos';
 import type { OciMount, OciProcess, OciSpec } from './oci';
@@ -179,6 +180,34 @@ export function convertProcess(p: OciProcess | undefined, stdio: IStdio, where: 
   };
 }
 
+/**
+ * cgroupMounts turns an OCI mount of type "cgroup" (cgroup v1) into what runc makes of it: a
+ * tmpfs at the destination holding a bind of the container's OWN cgroup directory from each
+ * hierarchy (never the host's root), read-only if asked. hierarchies are the host's cgroup
+ * mount points (e.g. /sys/fs/cgroup/memory); without a cgroup path the tmpfs stays empty.
+ */
+export function cgroupMounts(m: OciMount, cgroup: string, hierarchies: string[]): IMount[] {
+  const o = parseMountOptions(m.options);
+  const dest = path.resolve('/', m.destination);
+  const readonly = (o.flags & MS.RDONLY) !== 0;
+  const base = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  const out: IMount[] = [{ destination: dest, type: 'tmpfs', source: 'tmpfs', flags: base, data: 'mode=755', propagation: 0 }];
+  if (cgroup) {
+    for (const h of hierarchies) {
+      out.push({
+        destination: path.join(dest, path.basename(h)),
+        type: 'bind',
+        source: path.join(h, cgroup),
+        flags: MS.BIND | base | (readonly ? MS.RDONLY : 0),
+        data: '',
+        propagation: 0,
+      });
+    }
+  }
+  if (readonly) out.push({ destination: dest, type: 'tmpfs', source: 'tmpfs', flags: MS.REMOUNT | MS.RDONLY | base, data: 'mode=755', propagation: 0 });
+  return out;
+}
+
 function convertMount(m: OciMount, where: string): IMount {
   if (!m.destination || !path.isAbsolute(m.destination)) {
     throw invalidArgument(`${where}: mount destination "${m.destination}" must be an absolute path`);
@@ -195,10 +224,31 @@ function convertMount(m: OciMount, where: string): IMount {
   };
 }
 
+/**
+ * cgroupPath is the container's cgroup (cgroupfs form, relative to each hierarchy's root) from
+ * linux.cgroupsPath; a relative path is taken from the root, like runc; "" when none is set.
+ */
+export function cgroupPath(spec: OciSpec): string {
+  const p = spec.linux?.cgroupsPath ?? '';
+  if (p === '') return '';
+  if (/^[^/]*:[^/]*:/.test(p)) throw invalidArgument(`cgroupsPath "${p}": the systemd cgroup driver is not supported, use cgroupfs`);
+  return path.posix.resolve('/', p);
+}
+
+// cgroupHierarchies is what a "cgroup" mount shows: the v1 hierarchies, or the v2 tree alone.
+function cgroupHierarchies(): string[] {
+  const all = cgroupMountPoints();
+  return all.length > 1 ? all.filter((h) => h !== '/sys/fs/cgroup') : all;
+}
+
 const deviceTypes: Record<string, number> = { c: 99, u: 99, b: 98, p: 112 };
 
-/** convertSpec turns a container's OCI spec (rootfs already prepared at rootfs) into a ContainerSpec. */
-export function convertSpec(spec: OciSpec, rootfs: string, where: string): IContainerSpec {
+/**
+ * convertSpec turns a container's OCI spec (rootfs already prepared at rootfs) into a
+ * ContainerSpec. network is the sandbox's network flag: "sandbox" keeps the spec's network
+ * namespace, "none" gives a new empty one whatever the spec says, "host" drops it.
+ */
+export function convertSpec(spec: OciSpec, rootfs: string, where: string, network: 'sandbox' | 'none' | 'host' = 'sandbox'): IContainerSpec {
   const linux = spec.linux ?? {};
   if ((linux.namespaces ?? []).some((n) => n.type === 'user') || (linux.uidMappings ?? []).length > 0) {
     throw invalidArgument(`${where}: user namespaces are not supported yet`);
@@ -213,7 +263,9 @@ export function convertSpec(spec: OciSpec, rootfs: string, where: string): ICont
     rootfs,
     rootfsReadonly: !!spec.root?.readonly,
     hostname: spec.hostname ?? '',
-    mounts: (spec.mounts ?? []).map((m) => convertMount(m, where)),
+    mounts: (spec.mounts ?? []).flatMap((m) =>
+      m.type === 'cgroup' ? cgroupMounts(m, cgroupPath(spec), cgroupHierarchies()) : [convertMount(m, where)],
+    ),
     maskedPaths: linux.maskedPaths ?? [],
     readonlyPaths: linux.readonlyPaths ?? [],
     devices: (linux.devices ?? []).map((d) => {
@@ -229,10 +281,12 @@ export function convertSpec(spec: OciSpec, rootfs: string, where: string): ICont
         gid: d.gid ?? 0,
       };
     }),
-    namespaces: (linux.namespaces ?? []).map((n) => ({ type: n.type, path: n.path ?? '' })),
+    namespaces: (linux.namespaces ?? [])
+      .filter((n) => n.type !== 'network' || network !== 'host')
+      .map((n) => ({ type: n.type, path: n.type === 'network' && network === 'none' ? '' : n.path ?? '' })),
     rootfsPropagation: propagation,
     sysctl: linux.sysctl ?? {},
     seccomp: buildSeccomp(linux.seccomp, where),
-    cgroupPath: '',
+    cgroupPath: cgroupPath(spec),
   };
 }

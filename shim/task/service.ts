@@ -3,17 +3,20 @@
 // Errors become ttrpc statuses in one place (handlers()).
 import * as fs from 'fs';
 import * as path from 'path';
-import { containerd, google } from '../gen/protos';
+import { containerd, google, io } from '../gen/protos';
+import { loadConfig, SandboxConfig } from '../config';
 import { alreadyExists, errnoMessage, failedPrecondition, invalidArgument, notFound, toTtrpcError, unimplemented, wrap } from '../errors';
 import { Publisher, timestamp } from '../events';
-import { log } from '../log';
+import { isDebug, log, setDebug, setLogFormat } from '../log';
 import { mountRootfs, unmountAll } from '../rootfs';
 import type { ExitInfo, SandboxControl } from '../sentry';
-import { convertProcess, convertSpec } from '../spec/convert';
+import { cgroupPath, convertProcess, convertSpec } from '../spec/convert';
 import type { OciProcess, OciSpec } from '../spec/oci';
 import type { CallContext } from '../ttrpc';
 import { Container } from './container';
 import { checkState, Process } from './process';
+import { applyResources, OciResources, removeCgroup } from './resources';
+import { readMetrics } from './stats';
 import { closeKeeper, closeStdio, openStdio, OpenStdio } from './stdio';
 
 const T = containerd.task.v2;
@@ -24,13 +27,14 @@ const ZERO_TIME: google.protobuf.ITimestamp = { seconds: -62135596800, nanos: 0 
 
 const ID_RE = /^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$/;
 const INIT_PID_FILE = 'init.pid';
+const CGROUP_FILE = 'cgroup';
 
 /** ServiceOptions wires the service to the rest of the shim. */
 export interface ServiceOptions {
   namespace: string;
   publisher: Publisher;
-  /** sentry returns the sandbox's sentry, starting it on first use. */
-  sentry: () => SandboxControl;
+  /** sentry returns the sandbox's sentry, starting it with config on first use. */
+  sentry: (config?: SandboxConfig) => SandboxControl;
   /** onEmpty is called when Shutdown finds no container left: the shim may exit. */
   onEmpty: () => void;
 }
@@ -48,6 +52,8 @@ interface Enc<T> {
 export class TaskService {
   private readonly containers = new Map<string, Container>();
   private sandboxGone: string | undefined;
+  /** config is the sandbox's configuration, decided by its first container's runtime options. */
+  private config: SandboxConfig | undefined;
 
   constructor(private readonly opts: ServiceOptions) {}
 
@@ -79,8 +85,8 @@ export class TaskService {
       Pause: h(T.PauseRequest, empty, async (r) => this.unsupported('pause', r.id)),
       Resume: h(T.ResumeRequest, empty, async (r) => this.unsupported('resume', r.id)),
       Checkpoint: h(T.CheckpointTaskRequest, empty, async (r) => this.unsupported('checkpoint', r.id)),
-      Update: h(T.UpdateTaskRequest, empty, async (r) => this.unsupported('update', r.id)),
-      Stats: h(T.StatsRequest, T.StatsResponse, async (r) => this.unsupported('stats', r.id)),
+      Update: h(T.UpdateTaskRequest, empty, (r) => this.update(r)),
+      Stats: h(T.StatsRequest, T.StatsResponse, (r) => this.stats(r)),
     };
   }
 
@@ -119,15 +125,21 @@ export class TaskService {
     const init = new Process(r.id, r.id, '', paths);
     const processSpec = convertProcess(spec.process, {}, where);
     processSpec.stdio = { ...processSpec.stdio, terminal: r.terminal };
+    const config = this.config ?? loadConfig(r.options);
     const mounted = r.rootfs.length > 0;
     if (mounted) mountRootfs(r.rootfs, rootfs, where);
     let stdio: OpenStdio | undefined;
     try {
       if (!fs.existsSync(rootfs)) throw invalidArgument(`${where}: rootfs "${rootfs}": no such file or directory`);
-      const containerSpec = convertSpec(spec, rootfs, where);
+      const containerSpec = convertSpec(spec, rootfs, where, config.network);
       stdio = openStdio(paths, where);
       processSpec.stdio = { ...processSpec.stdio, hasStdin: stdio.hasStdin, hasStdout: stdio.hasStdout, hasStderr: stdio.hasStderr };
-      const sentry = this.opts.sentry();
+      if (!this.config) {
+        this.config = config;
+        setDebug(config.debug || isDebug());
+        setLogFormat(config.logFormat);
+      }
+      const sentry = this.opts.sentry(config);
       let res;
       try {
         res = await sentry.createContainer({ containerId: r.id, spec: containerSpec, process: processSpec }, stdio.fds);
@@ -138,14 +150,24 @@ export class TaskService {
       }
       init.pid = res.pid ?? 0;
       init.stdio = stdio;
+      // The init waits for Start, so its limits hold before any of its code runs.
+      try {
+        applyResources(containerSpec.cgroupPath ?? '', spec.linux?.resources as OciResources | undefined, where);
+      } catch (err) {
+        await sentry.destroyContainer(r.id).catch(() => undefined);
+        throw err;
+      }
     } catch (err) {
       if (stdio) closeKeeper(stdio);
       if (mounted) unmountAll(rootfs);
+      for (const e of await removeCgroup(cgroupPath(spec))) log.warn('removing cgroup', { id: r.id, error: e });
       throw err;
     }
     const c = new Container(r.id, bundle, spec, rootfs, mounted, init);
     this.containers.set(r.id, c);
     fs.writeFileSync(path.join(bundle, INIT_PID_FILE), String(init.pid));
+    // For the launcher's `delete` after a crash: which cgroup directories to remove.
+    if (cgroupPath(spec)) fs.writeFileSync(path.join(bundle, CGROUP_FILE), cgroupPath(spec));
     this.watch(c, init);
     this.opts.publisher.publish({
       topic: '/tasks/create',
@@ -296,7 +318,9 @@ export class TaskService {
     }
     if (p.stdio) closeKeeper(p.stdio);
     if (c.rootfsMounted) unmountAll(c.rootfs);
+    for (const e of await removeCgroup(cgroupPath(c.spec))) log.warn('removing cgroup', { id: c.id, error: e });
     fs.rmSync(path.join(c.bundle, INIT_PID_FILE), { force: true });
+    fs.rmSync(path.join(c.bundle, CGROUP_FILE), { force: true });
     p.state = 'deleted';
     this.containers.delete(c.id);
     this.opts.publisher.publish({
@@ -388,6 +412,29 @@ export class TaskService {
     if (p.paths.terminal && p.state === 'running') await this.opts.sentry().closeStdin(c.id, p.pid);
     if (p.stdio) closeKeeper(p.stdio);
     return {};
+  }
+
+  private async update(r: containerd.task.v2.UpdateTaskRequest): Promise<google.protobuf.IEmpty> {
+    const c = this.container(r.id);
+    const where = `updating container ${c.id}`;
+    const cgroup = cgroupPath(c.spec);
+    if (!cgroup) throw failedPrecondition(`${where}: the container has no cgroup`);
+    let resources: OciResources;
+    try {
+      resources = JSON.parse(Buffer.from(r.resources?.value ?? []).toString('utf8'));
+    } catch (err) {
+      throw invalidArgument(`${where}: parsing resources: ${(err as Error).message}`);
+    }
+    applyResources(cgroup, resources, where);
+    return {};
+  }
+
+  private async stats(r: containerd.task.v2.StatsRequest): Promise<containerd.task.v2.IStatsResponse> {
+    const c = this.container(r.id);
+    const cgroup = cgroupPath(c.spec);
+    if (!cgroup) throw notFound(`stats of container ${c.id}: the container has no cgroup`);
+    const metrics = readMetrics(cgroup);
+    return { stats: { typeUrl: 'io.containerd.cgroups.v1.Metrics', value: io.containerd.cgroups.v1.Metrics.encode(metrics).finish() } };
   }
 
   private async wait(r: containerd.task.v2.WaitRequest): Promise<containerd.task.v2.IWaitResponse> {

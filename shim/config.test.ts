@@ -1,0 +1,38 @@
+// Tests of the sandbox config file: TOML parsing, flag validation, runtime options decoding.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import t from 'tap';
+import { configFromToml, DEFAULT_CONFIG, loadConfig, parseToml } from './config';
+import { runtimeoptions } from './gen/protos';
+
+t.test('flat TOML with comments and a table header', async (t) => {
+  const v = parseToml('# runsc-ts\n[runsc-ts]\nplatform = "ptrace"  # the only one\ndebug = true\nx = 3\n', 'f');
+  t.same(v, { platform: 'ptrace', debug: true, x: 3 });
+  t.throws(() => parseToml('debug = yes\n', 'f.toml'), /f.toml:1: value of debug must be/);
+  t.throws(() => parseToml('what\n', 'f.toml'), /f.toml:1: cannot parse/);
+});
+
+t.test('flags are validated; what is not built yet says so', async (t) => {
+  const c = configFromToml({ network: 'none', debug: 'true', 'debug-log': '/var/log/runsc-ts/%ID%.log', 'log-format': 'json' }, 'f');
+  t.equal(c.network, 'none');
+  t.equal(c.debug, true);
+  t.equal(c.logFormat, 'json');
+  t.throws(() => configFromToml({ platform: 'kvm' }, 'f'), /platform = "kvm" is not supported yet/);
+  t.throws(() => configFromToml({ platform: 'bogus' }, 'f'), /must be one of/);
+  t.throws(() => configFromToml({ strace: true }, 'f'), /strace = true is not supported yet/);
+  t.doesNotThrow(() => configFromToml({ overlay: false }, 'f'));
+  t.throws(() => configFromToml({ nope: 1 }, 'f'), /unknown flag "nope"/);
+});
+
+t.test('runtime options name the file; none gives the defaults', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runsc-ts-cfg-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'runsc-ts.toml');
+  fs.writeFileSync(file, 'network = "host"\n');
+  const any = (p: string) => ({ typeUrl: 'runtimeoptions.v1.Options', value: runtimeoptions.v1.Options.encode({ configPath: p }).finish() });
+  t.equal(loadConfig(any(file)).network, 'host');
+  t.same(loadConfig(null), DEFAULT_CONFIG);
+  t.throws(() => loadConfig(any(path.join(dir, 'missing.toml'))), /reading runtime config .*missing.toml: no such file or directory/);
+  t.throws(() => loadConfig({ typeUrl: 'containerd.runc.v1.Options', value: new Uint8Array() }), /not understood/);
+});

@@ -1,0 +1,117 @@
+// The sandbox's configuration: the TOML file named by the runtime options containerd passes
+// (runtimeoptions.v1.Options.config_path), with flags named as in gVisor's runsc. The first
+// container of a sandbox (for CRI, the pause container) decides it for the whole sandbox.
+import * as fs from 'fs';
+import { errnoMessage, invalidArgument, unimplemented } from './errors';
+import type { google } from './gen/protos';
+import { runtimeoptions } from './gen/protos';
+
+/** SandboxConfig is what the flags set; each field is applied somewhere, none is decorative. */
+export interface SandboxConfig {
+  /** platform: how system calls are intercepted (ptrace only, for now). */
+  platform: 'ptrace';
+  /** fileAccess: how container files reach the sandbox (direct only until the gofer lands). */
+  fileAccess: 'direct';
+  /** network: sandbox = the spec's network namespace; none = a new empty one; host = the host's. */
+  network: 'sandbox' | 'none' | 'host';
+  /** debug: debug lines in the shim log and the sentry's log. */
+  debug: boolean;
+  /** debugLog: file for the sentry's log; %ID% = sandbox id, %COMMAND% = "sentry". */
+  debugLog: string;
+  /** logFormat: text (logrus style) or json shim log lines. */
+  logFormat: 'text' | 'json';
+}
+
+/** DEFAULT_CONFIG is the configuration without a config file. */
+export const DEFAULT_CONFIG: SandboxConfig = {
+  platform: 'ptrace',
+  fileAccess: 'direct',
+  network: 'sandbox',
+  debug: false,
+  debugLog: '',
+  logFormat: 'text',
+};
+
+type Value = string | boolean | number;
+
+/** parseToml reads the flat TOML our config uses: key = "string" | true | false | number, # comments, an optional [table] header. */
+export function parseToml(text: string, file: string): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/^\s+|\s+$/g, '');
+    if (line === '' || line.startsWith('#') || /^\[[A-Za-z0-9_.-]+\]$/.test(line)) return;
+    const m = /^([A-Za-z0-9_-]+)\s*=\s*(.*?)\s*(#.*)?$/.exec(line);
+    if (!m) throw invalidArgument(`${file}:${i + 1}: cannot parse "${line}"`);
+    const v = m[2];
+    if (/^"(?:[^"\\]|\\.)*"$/.test(v)) out[m[1]] = JSON.parse(v);
+    else if (v === 'true' || v === 'false') out[m[1]] = v === 'true';
+    else if (/^-?\d+$/.test(v)) out[m[1]] = Number(v);
+    else throw invalidArgument(`${file}:${i + 1}: value of ${m[1]} must be a "string", true, false or a number`);
+  });
+  return out;
+}
+
+function oneOf<T extends string>(file: string, key: string, v: Value, allowed: readonly T[], later: readonly string[] = []): T {
+  const s = String(v);
+  if ((allowed as readonly string[]).includes(s)) return s as T;
+  if (later.includes(s)) throw unimplemented(`${file}: ${key} = "${s}" is not supported yet (supported: ${allowed.join(', ')})`);
+  throw invalidArgument(`${file}: ${key} = "${s}": must be one of ${[...allowed, ...later].join(', ')}`);
+}
+
+function bool(file: string, key: string, v: Value): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw invalidArgument(`${file}: ${key} must be true or false`);
+}
+
+/** configFromToml validates the flags of a config file; unknown or unsupported flags are errors. */
+export function configFromToml(values: Record<string, Value>, file: string): SandboxConfig {
+  const c: SandboxConfig = { ...DEFAULT_CONFIG };
+  for (const [key, v] of Object.entries(values)) {
+    switch (key) {
+      case 'platform':
+        c.platform = oneOf(file, key, v, ['ptrace'] as const, ['kvm', 'systrap']);
+        break;
+      case 'file-access':
+        c.fileAccess = oneOf(file, key, v, ['direct'] as const, ['exclusive', 'shared']);
+        break;
+      case 'network':
+        c.network = oneOf(file, key, v, ['sandbox', 'none', 'host'] as const);
+        break;
+      case 'debug':
+        c.debug = bool(file, key, v);
+        break;
+      case 'debug-log':
+        c.debugLog = String(v);
+        break;
+      case 'log-format':
+        c.logFormat = oneOf(file, key, v, ['text', 'json'] as const);
+        break;
+      case 'overlay':
+      case 'strace':
+        if (bool(file, key, v)) throw unimplemented(`${file}: ${key} = true is not supported yet`);
+        break;
+      default:
+        throw invalidArgument(`${file}: unknown flag "${key}"`);
+    }
+  }
+  return c;
+}
+
+const OPTION_TYPES = new Set(['runtimeoptions.v1.Options', 'cri.runtimeoptions.v1.Options']);
+
+/** loadConfig reads the config file named by a task's runtime options (none: the defaults). */
+export function loadConfig(options: google.protobuf.IAny | null | undefined): SandboxConfig {
+  if (!options || !options.typeUrl) return { ...DEFAULT_CONFIG };
+  const typeName = options.typeUrl.replace(/^.*\//, '');
+  if (!OPTION_TYPES.has(typeName)) throw invalidArgument(`runtime options of type ${options.typeUrl} are not understood (want runtimeoptions.v1.Options)`);
+  const file = runtimeoptions.v1.Options.decode(options.value ?? new Uint8Array()).configPath;
+  if (!file) return { ...DEFAULT_CONFIG };
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw invalidArgument(`reading runtime config ${file}: ${errnoMessage(err)}`);
+  }
+  return configFromToml(parseToml(text, file), file);
+}
