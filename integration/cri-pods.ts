@@ -30,9 +30,13 @@ const MASKED_PATHS = [
 ];
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-/** PodOptions shape a pod: whether its containers share one pid namespace (shareProcessNamespace). */
+/**
+ * PodOptions shape a pod: whether its containers share one pid namespace (shareProcessNamespace)
+ * and a limit on the tasks of the whole pod (kubelet's podPidsLimit, set on the pod cgroup).
+ */
 export interface PodOptions {
   sharePid?: boolean;
+  pidsLimit?: number;
 }
 
 /** ContainerOptions shape a container: its command, host-dir mounts and extra env. */
@@ -113,6 +117,18 @@ export function containerConfig(name: string, c: ContainerOptions, opts: PodOpti
   };
 }
 
+/**
+ * limitPodPids creates the pod cgroup `cgroupParent` in the pids hierarchy (cgroup v1, else the
+ * unified one) with pids.max = `limit`, as kubelet does for podPidsLimit; every container cgroup
+ * the runtime makes below it counts against it. The containerd's stop() removes the tree.
+ */
+export function limitPodPids(cgroupParent: string, limit: number): void {
+  const v1Dir = path.join('/sys/fs/cgroup/pids', cgroupParent);
+  const dir = fs.existsSync('/sys/fs/cgroup/pids') ? v1Dir : path.join('/sys/fs/cgroup', cgroupParent);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'pids.max'), String(limit));
+}
+
 /** PodRunner runs pods with one CriClient against one containerd, for one handler. */
 export class PodRunner {
   readonly cd: Containerd;
@@ -134,6 +150,7 @@ export class PodRunner {
     const uid = crypto.randomUUID();
     const config = podConfig(this.cd, name, uid, opts);
     fs.mkdirSync(config.logDirectory!, { recursive: true });
+    if (opts.pidsLimit !== undefined) limitPodPids(config.linux!.cgroupParent!, opts.pidsLimit);
     let id = '';
     t.teardown(async () => {
       if (id === '') return;

@@ -115,6 +115,9 @@ export const SHIM_NAME = 'containerd-shim-runsc-ts-v1';
  */
 export const SERVING_NODE_FLAGS = ['--lite-mode'];
 
+/** SERVING_ENV is added to their environment: one malloc arena (an idle shim needs no more) saves ~0.4 MB. */
+export const SERVING_ENV = { MALLOC_ARENA_MAX: '1' };
+
 /** start runs the cold start action: bind, spawn the serving copy, return the address. */
 export async function start(flags: ShimFlags, mainScript: string): Promise<string> {
   const bundle = process.cwd();
@@ -131,7 +134,7 @@ export async function start(flags: ShimFlags, mainScript: string): Promise<strin
       cwd: bundle,
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', fd],
-      env: { ...process.env, RUNSC_TS_GROUP: g.group },
+      env: { ...process.env, ...SERVING_ENV, RUNSC_TS_GROUP: g.group },
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);

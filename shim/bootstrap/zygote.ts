@@ -8,7 +8,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { parseFlags, ShimFlags } from './flags';
 import { serve } from './serve';
-import { bindGroupSocket, SERVING_NODE_FLAGS, SHIM_NAME } from './start';
+import { bindGroupSocket, SERVING_ENV, SERVING_NODE_FLAGS, SHIM_NAME } from './start';
 
 const SOCKET_DIR = '/run/containerd/s';
 /** ZYGOTE_SLOTS is how many warm shims wait per containerd: one can adopt while the next boots. */
@@ -44,7 +44,7 @@ export async function ensureZygote(flags: ShimFlags): Promise<void> {
   if (!flags.address) return;
   for (let slot = 0; slot < ZYGOTE_SLOTS; slot++) {
     if (await dial(zygotePath(flags.address, slot))) continue;
-    const env: NodeJS.ProcessEnv = { ...process.env, RUNSC_TS_ZYGOTE_SLOT: String(slot) };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...SERVING_ENV, RUNSC_TS_ZYGOTE_SLOT: String(slot) };
     delete env.RUNSC_TS_GROUP;
     const args = [...SERVING_NODE_FLAGS, path.join(__dirname, '..', 'main.js'), '-namespace', flags.namespace, '-address', flags.address];
     if (flags.publishBinary) args.push('-publish-binary', flags.publishBinary);
