@@ -34,9 +34,9 @@ build: deps build/.stamp
 
 build/.stamp: $(PROTOS) $(CRI_PROTO) $(TS_SRC) $(NATIVE_SRC) tsconfig.json Makefile
 	mkdir -p shim/gen build/Release build/bin build/js/shim/gen integration/gen build/js/integration/gen
-	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --force-number -p protos -o build/protos-doc.js $(PROTOS)
+	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --no-create --no-typeurl --no-service --force-number -p protos -o build/protos-doc.js $(PROTOS)
 	npx pbts -o shim/gen/protos.d.ts build/protos-doc.js
-	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --no-comments --force-number -p protos -o shim/gen/protos.js $(PROTOS)
+	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --no-create --no-typeurl --no-service --no-comments --force-number -p protos -o shim/gen/protos.js $(PROTOS)
 	npx pbjs -t static-module -w commonjs --no-beautify --no-delimited --no-verify --no-convert --force-number -p protos -o build/js/integration/gen/cri.js $(CRI_PROTO)
 	npx pbts -o integration/gen/cri.d.ts build/js/integration/gen/cri.js
 	npx tsc -p tsconfig.json

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "log.h"
+#include "procfs.h"
 #include "sys.h"
 
 namespace {
@@ -26,29 +27,8 @@ struct CgroupMount {
 // CgroupMounts lists the cgroup and cgroup2 mounts of the sentry's mount namespace.
 std::vector<CgroupMount> CgroupMounts() {
   std::vector<CgroupMount> out;
-  auto text = sys::ReadFile("/proc/self/mountinfo");
-  if (!text.ok()) return out;
-  size_t pos = 0;
-  const std::string& s = text.value();
-  while (pos < s.size()) {
-    size_t eol = s.find('\n', pos);
-    if (eol == std::string::npos) eol = s.size();
-    std::string line = s.substr(pos, eol - pos);
-    pos = eol + 1;
-    // id parent major:minor root mount_point options [optional...] - fstype source super
-    std::vector<std::string> f;
-    size_t i = 0;
-    while (i < line.size()) {
-      size_t j = line.find(' ', i);
-      if (j == std::string::npos) j = line.size();
-      f.push_back(line.substr(i, j - i));
-      i = j + 1;
-    }
-    auto dash = std::find(f.begin(), f.end(), "-");
-    if (f.size() < 7 || dash == f.end() || dash + 1 == f.end()) continue;
-    const std::string& fstype = *(dash + 1);
-    if (fstype == "cgroup" || fstype == "cgroup2") out.push_back(CgroupMount{f[4], fstype == "cgroup"});
-  }
+  for (const procfs::MountInfo& m : procfs::ReadMountInfo())
+    if (m.fstype == "cgroup" || m.fstype == "cgroup2") out.push_back(CgroupMount{m.mount_point, m.fstype == "cgroup"});
   return out;
 }
 

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "procfs.h"
 #include "seccomp_filter.h"
 #include "setup_channel.h"
 #include "status.h"
@@ -182,50 +183,13 @@ int CreateFileInRoot(int rootfd, const std::string& path) {
 
 // ---- mount namespace ----
 
-struct MountInfo {
-  std::string mount_point;
-  std::string fstype;
-  std::string optional;  // optional fields, e.g. "shared:5 master:1"
-};
-
-std::vector<MountInfo> ReadMountInfo() {
-  std::vector<MountInfo> out;
-  auto text = sys::ReadFile("/proc/self/mountinfo");
-  if (!text.ok()) return out;
-  size_t pos = 0;
-  const std::string& s = text.value();
-  while (pos < s.size()) {
-    size_t eol = s.find('\n', pos);
-    if (eol == std::string::npos) eol = s.size();
-    std::string line = s.substr(pos, eol - pos);
-    pos = eol + 1;
-    // id parent major:minor root mount_point options [optional...] - fstype source super
-    std::vector<std::string> f;
-    size_t i = 0;
-    while (i < line.size()) {
-      size_t j = line.find(' ', i);
-      if (j == std::string::npos) j = line.size();
-      f.push_back(line.substr(i, j - i));
-      i = j + 1;
-    }
-    if (f.size() < 7) continue;
-    MountInfo m;
-    m.mount_point = f[4];
-    size_t k = 6;
-    for (; k < f.size() && f[k] != "-"; k++) m.optional += f[k] + " ";
-    if (k + 1 < f.size()) m.fstype = f[k + 1];
-    out.push_back(m);
-  }
-  return out;
-}
-
 // MakeParentMountPrivate makes the mount holding rootfs private if it is shared, because
 // pivot_root refuses a shared parent mount (as runc's rootfsParentMountPrivate).
 void MakeParentMountPrivate(const std::string& rootfs) {
   std::string parent = Dirname(rootfs);
-  std::vector<MountInfo> mounts = ReadMountInfo();
-  const MountInfo* best = nullptr;
-  for (const MountInfo& m : mounts) {
+  std::vector<procfs::MountInfo> mounts = procfs::ReadMountInfo();
+  const procfs::MountInfo* best = nullptr;
+  for (const procfs::MountInfo& m : mounts) {
     const std::string& mp = m.mount_point;
     bool contains = mp == "/" || parent == mp || (parent.compare(0, mp.size(), mp) == 0 && parent[mp.size()] == '/');
     if (contains && (!best || mp.size() >= best->mount_point.size())) best = &m;
@@ -244,29 +208,39 @@ void JoinCgroups(const std::vector<CgroupLeaf>& leaves) {
   }
 }
 
-// SendHandoff sends the hand-over message naming pid (in our PID namespace) as SCM_CREDENTIALS;
-// naming another process than ourselves needs CAP_SYS_ADMIN, which the child holds. The kernel
-// translates the pid into the sentry's namespace. False if it could not be sent.
-bool SendHandoff(pid_t pid) {
-  char kind = setup_channel::kHandoff;
-  struct iovec iov = {&kind, 1};
-  struct ucred cred = {pid, getuid(), getgid()};
+// SendControl sends the one-byte message kind on the setup channel with one SOL_SOCKET control
+// message of the given type (SCM_CREDENTIALS, SCM_RIGHTS) carrying len bytes of data (at most a
+// struct ucred). It returns what sendmsg does (the bytes sent, or -1 with errno set).
+ssize_t SendControl(char kind, int type, const void* data, size_t len) {
   union {
     char space[CMSG_SPACE(sizeof(struct ucred))];
     struct cmsghdr align;
   } control;
+  if (CMSG_SPACE(len) > sizeof(control.space)) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct iovec iov = {&kind, 1};
   memset(&control, 0, sizeof(control));
   struct msghdr mh = {};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
   mh.msg_control = control.space;
-  mh.msg_controllen = sizeof(control.space);
+  mh.msg_controllen = CMSG_SPACE(len);
   struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
   c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_CREDENTIALS;
-  c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
-  memcpy(CMSG_DATA(c), &cred, sizeof(cred));
-  return sendmsg(g_channel, &mh, MSG_NOSIGNAL) == 1;
+  c->cmsg_type = type;
+  c->cmsg_len = CMSG_LEN(len);
+  memcpy(CMSG_DATA(c), data, len);
+  return sendmsg(g_channel, &mh, MSG_NOSIGNAL);
+}
+
+// SendHandoff sends the hand-over message naming pid (in our PID namespace) as SCM_CREDENTIALS;
+// naming another process than ourselves needs CAP_SYS_ADMIN, which the child holds. The kernel
+// translates the pid into the sentry's namespace. False if it could not be sent.
+bool SendHandoff(pid_t pid) {
+  struct ucred cred = {pid, getuid(), getgid()};
+  return SendControl(setup_channel::kHandoff, SCM_CREDENTIALS, &cred, sizeof(cred)) == 1;
 }
 
 // EnterOwnPidNamespace makes the container's own PID namespace, nested in the sandbox's. The
@@ -506,24 +480,8 @@ void RemountRootReadonly() {
 // ---- process: stdio, terminal ----
 
 void SendMaster(int master) {
-  char kind = setup_channel::kMaster;
-  struct iovec iov = {&kind, 1};
-  union {
-    char space[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof(control));
-  struct msghdr mh = {};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control.space;
-  mh.msg_controllen = sizeof(control.space);
-  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (sendmsg(g_channel, &mh, MSG_NOSIGNAL) < 0) FailErrno("sending the pty master to the sentry", errno);
+  if (SendControl(setup_channel::kMaster, SCM_RIGHTS, &master, sizeof(master)) < 0)
+    FailErrno("sending the pty master to the sentry", errno);
 }
 
 void SetupTerminal(const msg::Stdio& stdio, bool console) {

@@ -1,4 +1,4 @@
-// procfs: what the sentry reads about a host pid from /proc (see procfs.h).
+// procfs: what the sentry reads from /proc (see procfs.h).
 #include "procfs.h"
 
 #include <stdlib.h>
@@ -71,6 +71,37 @@ unsigned long MountNamespace(pid_t pid) {
   struct stat st;
   if (stat(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), &st) < 0) return 0;
   return static_cast<unsigned long>(st.st_ino);
+}
+
+std::vector<MountInfo> ReadMountInfo() {
+  std::vector<MountInfo> out;
+  auto text = sys::ReadFile("/proc/self/mountinfo");
+  if (!text.ok()) return out;
+  size_t pos = 0;
+  const std::string& s = text.value();
+  while (pos < s.size()) {
+    size_t eol = s.find('\n', pos);
+    if (eol == std::string::npos) eol = s.size();
+    std::string line = s.substr(pos, eol - pos);
+    pos = eol + 1;
+    // id parent major:minor root mount_point options [optional...] - fstype source super
+    std::vector<std::string> f;
+    size_t i = 0;
+    while (i < line.size()) {
+      size_t j = line.find(' ', i);
+      if (j == std::string::npos) j = line.size();
+      f.push_back(line.substr(i, j - i));
+      i = j + 1;
+    }
+    if (f.size() < 7) continue;
+    MountInfo m;
+    m.mount_point = f[4];
+    size_t k = 6;
+    for (; k < f.size() && f[k] != "-"; k++) m.optional += f[k] + " ";
+    if (k + 1 < f.size()) m.fstype = f[k + 1];
+    out.push_back(m);
+  }
+  return out;
 }
 
 }  // namespace procfs

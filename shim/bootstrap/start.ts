@@ -45,7 +45,8 @@ function listen(server: net.Server, sock: string): Promise<void> {
   });
 }
 
-function canDial(sock: string): Promise<boolean> {
+/** canDial tells whether something accepts connections on the unix socket (within 200 ms). */
+export function canDial(sock: string): Promise<boolean> {
   return new Promise((resolve) => {
     const c = net.connect(sock);
     const done = (ok: boolean): void => {
@@ -54,7 +55,7 @@ function canDial(sock: string): Promise<boolean> {
     };
     c.once('connect', () => done(true));
     c.once('error', () => done(false));
-    c.setTimeout(100, () => done(false));
+    c.setTimeout(200, () => done(false));
   });
 }
 

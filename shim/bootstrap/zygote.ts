@@ -8,7 +8,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { parseFlags, ShimFlags } from './flags';
 import { serve } from './serve';
-import { bindGroupSocket, SERVING_ENV, SERVING_NODE_FLAGS, SHIM_NAME } from './start';
+import { bindGroupSocket, canDial, SERVING_ENV, SERVING_NODE_FLAGS, SHIM_NAME } from './start';
 
 const SOCKET_DIR = '/run/containerd/s';
 /** ZYGOTE_SLOTS is how many warm shims wait per containerd: one can adopt while the next boots. */
@@ -26,24 +26,11 @@ export function zygotePath(grpcAddress: string, slot: number): string {
   return path.join(SOCKET_DIR, `runsc-ts-zygote-${h.toString(16).padStart(16, '0')}-${slot}`);
 }
 
-function dial(sock: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.connect(sock);
-    const done = (ok: boolean): void => {
-      c.destroy();
-      resolve(ok);
-    };
-    c.once('connect', () => done(true));
-    c.once('error', () => done(false));
-    c.setTimeout(200, () => done(false));
-  });
-}
-
 /** ensureZygote starts a zygote in every slot of this containerd where none answers. */
 export async function ensureZygote(flags: ShimFlags): Promise<void> {
   if (!flags.address) return;
   for (let slot = 0; slot < ZYGOTE_SLOTS; slot++) {
-    if (await dial(zygotePath(flags.address, slot))) continue;
+    if (await canDial(zygotePath(flags.address, slot))) continue;
     const env: NodeJS.ProcessEnv = { ...process.env, ...SERVING_ENV, RUNSC_TS_ZYGOTE_SLOT: String(slot) };
     delete env.RUNSC_TS_GROUP;
     const args = [...SERVING_NODE_FLAGS, path.join(__dirname, '..', 'main.js'), '-namespace', flags.namespace, '-address', flags.address];
@@ -105,7 +92,7 @@ export async function runZygote(flags: ShimFlags): Promise<void> {
       listener.listen(sock, () => resolve());
     });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await dial(sock))) process.exit(0); // another zygote serves
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await canDial(sock))) process.exit(0); // another zygote serves
     fs.rmSync(sock, { force: true });
     await new Promise<void>((resolve) => listener.listen(sock, () => resolve()));
   }
