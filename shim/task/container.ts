@@ -16,6 +16,8 @@ export class Container {
     readonly spec: OciSpec,
     readonly rootfs: string,
     readonly rootfsMounted: boolean,
+    /** cgroup is the container's cgroup path (relative to each hierarchy's root), "" for none. */
+    readonly cgroup: string,
     readonly init: Process,
   ) {}
 

@@ -120,6 +120,7 @@ export class TaskService {
     }
     if (!spec.root?.path) throw invalidArgument(`${where}: spec has no root.path`);
     const rootfs = path.resolve(bundle, spec.root.path);
+    const cgroup = cgroupPath(spec);
     const paths = { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal };
     // Validate what needs no side effects first, so bad input leaves nothing to undo.
     const init = new Process(r.id, r.id, '', paths);
@@ -152,7 +153,7 @@ export class TaskService {
       init.stdio = stdio;
       // The init waits for Start, so its limits hold before any of its code runs.
       try {
-        applyResources(containerSpec.cgroupPath ?? '', spec.linux?.resources as OciResources | undefined, where);
+        applyResources(cgroup, spec.linux?.resources as OciResources | undefined, where);
       } catch (err) {
         await sentry.destroyContainer(r.id).catch(() => undefined);
         throw err;
@@ -160,14 +161,14 @@ export class TaskService {
     } catch (err) {
       if (stdio) closeKeeper(stdio);
       if (mounted) unmountAll(rootfs);
-      for (const e of await removeCgroup(cgroupPath(spec))) log.warn('removing cgroup', { id: r.id, error: e });
+      for (const e of await removeCgroup(cgroup)) log.warn('removing cgroup', { id: r.id, error: e });
       throw err;
     }
-    const c = new Container(r.id, bundle, spec, rootfs, mounted, init);
+    const c = new Container(r.id, bundle, spec, rootfs, mounted, cgroup, init);
     this.containers.set(r.id, c);
     fs.writeFileSync(path.join(bundle, INIT_PID_FILE), String(init.pid));
     // For the launcher's `delete` after a crash: which cgroup directories to remove.
-    if (cgroupPath(spec)) fs.writeFileSync(path.join(bundle, CGROUP_FILE), cgroupPath(spec));
+    if (cgroup) fs.writeFileSync(path.join(bundle, CGROUP_FILE), cgroup);
     this.watch(c, init);
     this.opts.publisher.publish({
       topic: '/tasks/create',
@@ -318,7 +319,7 @@ export class TaskService {
     }
     if (p.stdio) closeKeeper(p.stdio);
     if (c.rootfsMounted) unmountAll(c.rootfs);
-    for (const e of await removeCgroup(cgroupPath(c.spec))) log.warn('removing cgroup', { id: c.id, error: e });
+    for (const e of await removeCgroup(c.cgroup)) log.warn('removing cgroup', { id: c.id, error: e });
     fs.rmSync(path.join(c.bundle, INIT_PID_FILE), { force: true });
     fs.rmSync(path.join(c.bundle, CGROUP_FILE), { force: true });
     p.state = 'deleted';
@@ -417,23 +418,21 @@ export class TaskService {
   private async update(r: containerd.task.v2.UpdateTaskRequest): Promise<google.protobuf.IEmpty> {
     const c = this.container(r.id);
     const where = `updating container ${c.id}`;
-    const cgroup = cgroupPath(c.spec);
-    if (!cgroup) throw failedPrecondition(`${where}: the container has no cgroup`);
+    if (!c.cgroup) throw failedPrecondition(`${where}: the container has no cgroup`);
     let resources: OciResources;
     try {
       resources = JSON.parse(Buffer.from(r.resources?.value ?? []).toString('utf8'));
     } catch (err) {
       throw invalidArgument(`${where}: parsing resources: ${(err as Error).message}`);
     }
-    applyResources(cgroup, resources, where);
+    applyResources(c.cgroup, resources, where);
     return {};
   }
 
   private async stats(r: containerd.task.v2.StatsRequest): Promise<containerd.task.v2.IStatsResponse> {
     const c = this.container(r.id);
-    const cgroup = cgroupPath(c.spec);
-    if (!cgroup) throw notFound(`stats of container ${c.id}: the container has no cgroup`);
-    const metrics = readMetrics(cgroup);
+    if (!c.cgroup) throw notFound(`stats of container ${c.id}: the container has no cgroup`);
+    const metrics = readMetrics(c.cgroup);
     return { stats: { typeUrl: 'io.containerd.cgroups.v1.Metrics', value: io.containerd.cgroups.v1.Metrics.encode(metrics).finish() } };
   }
 
