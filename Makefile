@@ -42,8 +42,10 @@ build/.stamp: $(PROTOS) $(CRI_PROTO) $(TS_SRC) $(NATIVE_SRC) tsconfig.json Makef
 	npx tsc -p tsconfig.json
 	cp shim/gen/protos.js build/js/shim/gen/protos.js
 	cd sentry-native && ../node_modules/.bin/node-gyp rebuild $(NODE_GYP_FLAGS) --loglevel=warn
-	cp sentry-native/build/Release/runsc-ts-sentry sentry-native/build/Release/runsc_ts_native.node build/Release/
-	cp sentry-native/build/Release/containerd-shim-runsc-ts-v1 build/bin/
+	# install(1) replaces files instead of rewriting them: running shims and tests keep theirs.
+	install -m 755 sentry-native/build/Release/runsc-ts-sentry build/Release/
+	install -m 644 sentry-native/build/Release/runsc_ts_native.node build/Release/
+	install -m 755 sentry-native/build/Release/containerd-shim-runsc-ts-v1 build/bin/
 	ln -sf ../Release/runsc-ts-sentry build/bin/runsc-ts-sentry
 	@touch $@
 

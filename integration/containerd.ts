@@ -5,7 +5,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ZYGOTE_SLOTS, zygotePath } from '../shim/bootstrap/zygote';
+import { ZYGOTE_SLOTS, zygotePath } from '../shim/bootstrap/zygote-path';
 import { Leftovers, leakedProcesses, leftovers, mountsUnder } from './leftovers';
 
 /** CONTAINERD_BINARY is the containerd executable the harness starts. */

@@ -19,7 +19,7 @@ const SENTRY = 'runsc-ts-sentry';
 const RUNNING = v1.ContainerState.CONTAINER_RUNNING;
 const EXITED = v1.ContainerState.CONTAINER_EXITED;
 
-/** onlyRunscTs marks behaviours of runsc-ts's one-sentry sandbox that runc does not share. */
+/** onlyRunscTs marks behaviours of the runsc-ts sandbox (one sentry, sandbox-wide PIDs) that runc does not share. */
 const onlyRunscTs = (why: string): { skip: string | false } => ({ skip: CRI_HANDLER !== 'runsc-ts' ? `runsc-ts only: ${why}` : false });
 
 t.setTimeout(900_000);
@@ -192,23 +192,30 @@ t.test('sandbox-wide PIDs: with shareProcessNamespace the pause is PID 1 and con
   const { cri, pods } = harness();
   const pod = await pods.runPod(t, 'pids', { sharePid: true });
   const c1 = await startRunning(t, pod, 'c1', ['sh', '-c', 'echo pid=$$; exec sleep 1001'], true);
-  t.equal(await loggedPid(pod, 'c1'), 2, 'the first container after the pause is PID 2 (echo $$)');
+  const p1 = await loggedPid(pod, 'c1');
   // 'while' keeps the sh around, so c2 has two processes: sh and its sleep.
   const c2 = await startRunning(t, pod, 'c2', ['sh', '-c', 'echo pid=$$; while true; do sleep 1002; done'], true);
-  t.equal(await loggedPid(pod, 'c2'), 3, 'the second container is PID 3');
+  const p2 = await loggedPid(pod, 'c2');
+  t.ok(p1 > 1 && p2 > p1, `echo $$ gives later PIDs to later containers: c1 ${p1}, c2 ${p2}`);
+  // runc's own init stages take PIDs in the namespace too (c1 gets 7 there); the sentry hands out
+  // the next sandbox PIDs, as gVisor does.
+  t.same([p1, p2], [2, 3], 'the first container after the pause is PID 2, the second PID 3', onlyRunscTs('runc init takes PIDs in between'));
 
   const inside = await waitFor(() => psInside(c1), (p) => p.rows.some((r) => r.args === 'sleep 1002'), 10_000, 200);
+  const child = inside.rows.find((r) => r.args === 'sleep 1002')?.pid ?? 0;
   t.same(
     inside.rows,
     [
       { pid: 1, ppid: 0, args: '/pause' },
-      { pid: 2, ppid: 0, args: 'sleep 1001' },
-      { pid: 3, ppid: 0, args: 'sh -c echo pid=$$; while true; do sleep 1002; done' },
-      { pid: 4, ppid: 3, args: 'sleep 1002' },
+      { pid: p1, ppid: 0, args: 'sleep 1001' },
+      { pid: p2, ppid: 0, args: 'sh -c echo pid=$$; while true; do sleep 1002; done' },
+      { pid: child, ppid: p2, args: 'sleep 1002' },
     ],
-    'ps inside c1 sees the pause (1), c1 (2), c2 (3) and c2\'s child (4, parent 3)',
+    "ps inside c1 sees the pause as PID 1, c1, c2 and c2's child (parent c2), nothing else",
     { ps: inside.raw },
   );
+  t.ok(child > p2, `c2's child has a later PID (${child})`);
+  t.equal(child, 4, "c2's child is PID 4", { ...onlyRunscTs('runc init takes PIDs in between'), ps: inside.raw });
 
   const pause = (await podInfo(pod.id)).pid;
   const h1 = (await containerInfo(c1)).pid;
@@ -221,9 +228,9 @@ t.test('sandbox-wide PIDs: with shareProcessNamespace the pause is PID 1 and con
   const ps2 = await waitFor(() => taskPs(c2), (p) => p.pids.length === 2, 10_000, 200);
   t.equal(ps2.pids.length, 2, 'ctr task ps c2 lists two processes', output(ps2.result));
   t.ok(ps2.pids.includes(h2), `one is c2's init (host pid ${h2})`, output(ps2.result));
-  const child = ps2.pids.find((p) => p !== h2) ?? 0;
-  t.equal(cmdlineOf(child), 'sleep 1002', `the other (host pid ${child}) is c2's sleep 1002`);
-  t.equal(ppidOf(child), h2, "whose host parent is c2's init");
+  const hostChild = ps2.pids.find((p) => p !== h2) ?? 0;
+  t.equal(cmdlineOf(hostChild), 'sleep 1002', `the other (host pid ${hostChild}) is c2's sleep 1002`);
+  t.equal(ppidOf(hostChild), h2, "whose host parent is c2's init");
   t.notOk([...ps1.pids, ...ps2.pids].includes(pause), `neither lists the pause (host pid ${pause})`);
   t.notOk(ps1.pids.some((p) => ps2.pids.includes(p)), 'the two lists share no pid');
 
@@ -237,7 +244,7 @@ t.test('sandbox-wide PIDs: with shareProcessNamespace the pause is PID 1 and con
   t.same((await taskPs(c1)).pids, [h1], 'ctr task ps c1 is unchanged');
   const insideE = await psInside(c1);
   const execRow = insideE.rows.find((r) => r.args === 'sleep 4');
-  t.ok(execRow && execRow.pid > 4, `the exec'd sleep has a later sandbox PID (${execRow?.pid}) and c1 sees it`, { ps: insideE.raw });
+  t.ok(execRow && execRow.pid > child, `the exec'd sleep has a later sandbox PID (${execRow?.pid}) and c1 sees it`, { ps: insideE.raw });
   const done = await exec;
   t.equal(done instanceof Error ? done.message : done.exitCode, 0, 'the exec ends with 0');
   const after = await waitFor(() => taskPs(c2), (p) => p.pids.length === 2, 10_000, 200);
@@ -250,7 +257,7 @@ t.test('waiting on one container: it exits with its code while the other keeps r
   const keep = await startRunning(t, pod, 'keep', ['sleep', '1001']);
   const hKeep = (await containerInfo(keep)).pid;
   const short = await pods.startContainer(pod, 'short', { command: ['sh', '-c', 'sleep 1; exit 7'] });
-  // Three waiters at once, as the seed waits from several goroutines.
+  // Three waiters at once: each sees the exit, with the same code.
   const waits = await Promise.all([1, 2, 3].map(() => pods.waitState(short, EXITED, 30_000)));
   for (const [i, st] of waits.entries()) {
     t.equal(st?.state, EXITED, `waiter ${i + 1}: short is EXITED`, { status: st });
@@ -329,24 +336,25 @@ t.test('signalling one container stops only it: SIGKILL, SIGTERM and a TERM trap
   t.match(again.stderr, /not found|already finished|no running task/i, 'as not found', output(again));
 });
 
-// A bounded fork bomb: a tree of subshells WIDTH wide and DEPTH deep, each forking its children
-// as fast as it can, leaves sleeping; every process waits, so none ends by itself.
-const bomb = (width: number, depth: number, tag: string): string =>
-  `b() { i=0; while [ $i -lt ${width} ]; do if [ $1 -gt 0 ]; then b $(($1-1)) & else sleep 1000 & fi; i=$((i+1)); done; wait; }; echo ${tag}; b ${depth}`;
+// A bounded fork bomb: a binary tree of subshells DEPTH deep whose 2^DEPTH leaves each fork
+// PER_LEAF background sleeps as fast as they can: 2^DEPTH - 1 + 2^DEPTH * (PER_LEAF + 1) processes
+// at most. Nothing ends by itself, and the leaves are still forking when the kill lands.
+const bomb = (depth: number, perLeaf: number): string =>
+  `b() { if [ $1 -gt 0 ]; then b $(($1-1)) & b $(($1-1)) & wait; else i=0; while [ $i -lt ${perLeaf} ]; do sleep 1000 & i=$((i+1)); done; wait; fi; }; b ${depth}`;
 
 t.test('kill-all contains a fork bomb: every process of that container dies, the other container keeps all of its own', { timeout: 300_000 }, async (t) => {
   const { cd, cri, pods } = harness();
-  // 2*(2^8-1)+2^8 = 766 processes at most in the bomb, 2*(2^6-1)+2^6 = 190 in its exec; the pod
-  // limit bounds a runaway anyway.
-  const pod = await pods.runPod(t, 'bomb', { sharePid: true, pidsLimit: 2000 });
+  // At most 15 + 16 * 101 = 1631 processes in the bomb and 3 + 4 * 51 = 207 in its exec; the pod's
+  // pids limit bounds a runaway anyway.
+  const pod = await pods.runPod(t, 'bomb', { sharePid: true, pidsLimit: 2500 });
   const keep = await startRunning(t, pod, 'keep', ['sh', '-c', 'while true; do sleep 1001; done'], true);
   const keepPs = await waitFor(() => taskPs(keep), (p) => p.pids.length === 2, 10_000, 200);
   t.equal(keepPs.pids.length, 2, 'the other container has two processes', output(keepPs.result));
-  const bombId = await startRunning(t, pod, 'bomb', ['sh', '-c', bomb(2, 7, 'brewing')], true);
+  const bombId = await startRunning(t, pod, 'bomb', ['sh', '-c', bomb(4, 100)], true);
   const bombCgroup = (await containerInfo(bombId)).cgroupsPath;
   t.not(bombCgroup, '', `the bomb's cgroup is ${bombCgroup}`);
   // An exec'd bomb too: kill-all must reach exec'd processes as well.
-  const exec = cri.execSync(bombId, ['sh', '-c', bomb(2, 5, 'exec')], 120).then(
+  const exec = cri.execSync(bombId, ['sh', '-c', bomb(2, 50)], 120).then(
     (r) => `exit ${r.exitCode}`,
     (err: unknown) => (err as Error).message,
   );

@@ -6,13 +6,13 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import type { ShimFlags } from './flags';
+import { SHIM_SOCKET_DIR } from './zygote-path';
 
 /** GROUP_ANNOTATION lets any client put containers into one sandbox (one shim, one sentry). */
 export const GROUP_ANNOTATION = 'io.containerd.runsc-ts.v1.group';
 /** CRI_SANDBOX_ID_ANNOTATION is set by containerd's CRI on every container of a pod. */
 export const CRI_SANDBOX_ID_ANNOTATION = 'io.kubernetes.cri.sandbox-id';
 
-const SOCKET_DIR = '/run/containerd/s';
 
 /** groupId picks the sandbox a container belongs to from its spec's annotations. */
 export function groupId(id: string, annotations: Record<string, string> | undefined): string {
@@ -22,7 +22,7 @@ export function groupId(id: string, annotations: Record<string, string> | undefi
 /** socketPath is where the shim of a group listens (the runc-v2 convention). */
 export function socketPath(grpcAddress: string, namespace: string, group: string): string {
   const digest = createHash('sha256').update(path.join(grpcAddress, namespace, group)).digest('hex');
-  return path.join(SOCKET_DIR, digest);
+  return path.join(SHIM_SOCKET_DIR, digest);
 }
 
 function readAnnotations(bundle: string): Record<string, string> {
@@ -81,7 +81,7 @@ export async function bindGroupSocket(flags: ShimFlags, bundle: string): Promise
   const group = groupId(flags.id, readAnnotations(bundle));
   const sock = socketPath(flags.address, flags.namespace, group);
   const address = `unix://${sock}`;
-  fs.mkdirSync(SOCKET_DIR, { recursive: true, mode: 0o711 });
+  fs.mkdirSync(SHIM_SOCKET_DIR, { recursive: true, mode: 0o711 });
   const server = net.createServer();
   try {
     await listen(server, sock);

@@ -9,22 +9,10 @@ import * as path from 'path';
 import { parseFlags, ShimFlags } from './flags';
 import { serve } from './serve';
 import { bindGroupSocket, canDial, SERVING_ENV, SERVING_NODE_FLAGS, SHIM_NAME } from './start';
+import { ZYGOTE_SLOTS, zygotePath } from './zygote-path';
 
-const SOCKET_DIR = '/run/containerd/s';
-/** ZYGOTE_SLOTS is how many warm shims wait per containerd: one can adopt while the next boots. */
-export const ZYGOTE_SLOTS = 2;
 const LIVENESS_MS = 5000;
 const MAX_REQUEST = 1 << 20;
-
-/** zygotePath is the socket of a zygote slot for a containerd (FNV-1a 64 of its address, as the launcher). */
-export function zygotePath(grpcAddress: string, slot: number): string {
-  let h = 0xcbf29ce484222325n;
-  for (const c of Buffer.from(grpcAddress, 'utf8')) {
-    h ^= BigInt(c);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return path.join(SOCKET_DIR, `runsc-ts-zygote-${h.toString(16).padStart(16, '0')}-${slot}`);
-}
 
 /** ensureZygote starts a zygote in every slot of this containerd where none answers. */
 export async function ensureZygote(flags: ShimFlags): Promise<void> {
