@@ -471,6 +471,36 @@ t.test('an exec of a missing binary fails and leaves the task running', async (t
   t.equal(again.code, 0, 'the failed exec id can be used again', output(again));
 });
 
+t.test('pause holds every process of a task and resume lets it go on', async (t) => {
+  const c = harness();
+  const id = uniqueId('pause');
+  if (!(await runDetached(t, id, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done']))) return;
+  const counter = async (): Promise<number> => Number((await c.ctr(['task', 'exec', '--exec-id', uniqueId('n'), id, 'cat', '/tmp/n'], { timeoutMs: 20_000 })).stdout.trim());
+  await sleep(300);
+  const p = await c.ctr(['task', 'pause', id], { timeoutMs: 20_000 });
+  t.equal(p.code, 0, 'ctr task pause exits 0', output(p));
+  t.equal(await taskStatus(c, id), 'PAUSED', 'ctr task ls shows PAUSED');
+  const ex = await c.ctr(['task', 'exec', '--exec-id', 'while-paused', id, 'true'], { timeoutMs: 20_000 });
+  t.not(ex.code, 0, 'an exec into a paused task fails', output(ex));
+  const r = await c.ctr(['task', 'resume', id], { timeoutMs: 20_000 });
+  t.equal(r.code, 0, 'ctr task resume exits 0', output(r));
+  t.equal(await taskStatus(c, id), 'RUNNING', 'ctr task ls shows RUNNING again');
+  const a = await counter();
+  await sleep(400);
+  t.ok((await counter()) > a, 'the loop runs again after resume');
+  // Paused again, the counter must stand still (read it after resume, the only way to look).
+  await c.ctr(['task', 'pause', id], { timeoutMs: 20_000 });
+  await sleep(100);
+  await c.ctr(['task', 'resume', id], { timeoutMs: 20_000 });
+  const before = await counter();
+  await c.ctr(['task', 'pause', id], { timeoutMs: 20_000 });
+  const atPause = before;
+  await sleep(1000);
+  await c.ctr(['task', 'resume', id], { timeoutMs: 20_000 });
+  const after = await counter();
+  t.ok(after - atPause < 8, `the loop did not run while paused (${atPause} → ${after} over 1 s paused; running, it counts ~20)`);
+});
+
 t.test('events reach containerd in the order it requires', async (t) => {
   const c = harness();
   const id = uniqueId('events');

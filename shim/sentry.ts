@@ -38,6 +38,8 @@ export interface SandboxControl {
   resizePty(containerId: string, pid: number, width: number, height: number): Promise<void>;
   closeStdin(containerId: string, pid: number): Promise<void>;
   destroyContainer(containerId: string): Promise<void>;
+  pause(containerId: string): Promise<void>;
+  resume(containerId: string): Promise<void>;
 }
 
 /** Sentry is one running runsc-ts-sentry (one sandbox) and its control connection. */
@@ -148,6 +150,16 @@ export class Sentry implements SandboxControl {
   /** destroyContainer kills what is left of a container and forgets it. */
   async destroyContainer(containerId: string): Promise<void> {
     await this.call('DestroyContainer', pb.DestroyContainerRequest.encode({ containerId }).finish());
+  }
+
+  /** pause holds every process of the container (ptrace stops, invisible to it). */
+  async pause(containerId: string): Promise<void> {
+    await this.call('Pause', pb.PauseRequest.encode({ containerId }).finish());
+  }
+
+  /** resume lets a paused container's processes run again. */
+  async resume(containerId: string): Promise<void> {
+    await this.call('Resume', pb.ResumeRequest.encode({ containerId }).finish());
   }
 
   /** shutdown ends the sandbox; the sentry exits after answering. */

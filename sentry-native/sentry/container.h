@@ -84,6 +84,8 @@ struct Container {
   bool kill_newcomers = false;    // SIGKILL-all in effect: new tasks are killed on arrival
   bool freezing = false;          // every task is being held stopped for a Signal{ALL}
   std::deque<PendingSignal> pending_signals;
+  bool paused = false;            // Pause in effect: every task is held stopped until Resume
+  std::vector<uint32_t> pause_waiters;  // Pause streams answered once every task is held
   bool destroying = false;
   std::vector<uint32_t> destroy_waiters;
 

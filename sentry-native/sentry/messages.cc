@@ -395,6 +395,14 @@ bool Decode(std::string_view data, DestroyContainerRequest* out) {
   return DecodeIdOnly(data, &out->container_id);
 }
 
+bool Decode(std::string_view data, PauseRequest* out) {
+  return DecodeIdOnly(data, &out->container_id);
+}
+
+bool Decode(std::string_view data, ResumeRequest* out) {
+  return DecodeIdOnly(data, &out->container_id);
+}
+
 std::string EncodePidResponse(uint32_t pid, uint32_t sandbox_pid) {
   pb::Writer w;
   w.Varint(1, pid);

@@ -211,6 +211,16 @@ struct DestroyContainerRequest {
   std::string container_id;
 };
 
+// PauseRequest is control.proto PauseRequest.
+struct PauseRequest {
+  std::string container_id;
+};
+
+// ResumeRequest is control.proto ResumeRequest.
+struct ResumeRequest {
+  std::string container_id;
+};
+
 // Decode parses one request message; false when the bytes are not a valid encoding.
 bool Decode(std::string_view data, CreateContainerRequest* out);
 bool Decode(std::string_view data, StartContainerRequest* out);
@@ -221,6 +231,8 @@ bool Decode(std::string_view data, ProcessesRequest* out);
 bool Decode(std::string_view data, ResizePtyRequest* out);
 bool Decode(std::string_view data, CloseStdinRequest* out);
 bool Decode(std::string_view data, DestroyContainerRequest* out);
+bool Decode(std::string_view data, PauseRequest* out);
+bool Decode(std::string_view data, ResumeRequest* out);
 
 // ---- responses ----
 

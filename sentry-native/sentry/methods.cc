@@ -58,6 +58,8 @@ void Sentry::Dispatch(uint32_t stream, const std::string& service, const std::st
   if (method == "ResizePty") return ResizePty(stream, payload);
   if (method == "CloseStdin") return CloseStdin(stream, payload);
   if (method == "DestroyContainer") return DestroyContainer(stream, payload);
+  if (method == "Pause") return Pause(stream, payload);
+  if (method == "Resume") return Resume(stream, payload);
   if (method == "Shutdown") return Shutdown(stream);
   control_->ReplyError(stream, Status(kUnimplemented, "method " + method));
 }
@@ -201,6 +203,7 @@ void Sentry::Exec(uint32_t stream, const std::string& payload) {
   if (!TakeStdio(req.process.stdio, stdio, &err)) return control_->ReplyError(stream, err);
   Container* c = FindContainer(req.container_id);
   if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  if (c->paused) return control_->ReplyError(stream, Status(kFailedPrecondition, "container " + c->id + " is paused"));
   if (req.exec_id.empty()) return control_->ReplyError(stream, Status(kInvalidArgument, "exec id must not be empty"));
   Status valid = ValidateProcess(req.process);
   if (!valid.ok()) return control_->ReplyError(stream, valid);
@@ -340,6 +343,43 @@ void Sentry::DestroyContainer(uint32_t stream, const std::string& payload) {
   }
   KillAll(c);
   CheckDestroys();
+}
+
+// Pause holds every task of the container in a ptrace stop (the hold hook keeps each one that
+// stops, newcomers included) and answers from CheckFreezes once all are held. No signal is sent,
+// so a process's own group-stop (SIGSTOP by the user) is kept as it was and comes back on Resume.
+void Sentry::Pause(uint32_t stream, const std::string& payload) {
+  msg::PauseRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed PauseRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  Proc* init = c->Init();
+  if (c->destroying || !init || (!init->exited && init->phase != Proc::Phase::kRunning)) {
+    std::string state = c->destroying ? "destroying" : init ? PhaseName(*init) : "unknown";
+    return control_->ReplyError(stream, Status(kFailedPrecondition, "cannot pause a container in " + state + " state"));
+  }
+  if (!c->paused) logging::Debug("container %s: pausing", c->id.c_str());
+  c->paused = true;
+  c->pause_waiters.push_back(stream);
+  for (pid_t tid : table_.TasksOf(c->id)) tracer_.Interrupt(*table_.Find(tid));
+  CheckFreezes();
+}
+
+// Resume lets every held task go on as it was (MaybeResume uses the action its stop recorded);
+// a Signal{ALL} still freezing the container resumes them itself when it is done.
+void Sentry::Resume(uint32_t stream, const std::string& payload) {
+  msg::ResumeRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed ResumeRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (!c) return control_->ReplyError(stream, NotFoundContainer(req.container_id));
+  if (c->paused) logging::Debug("container %s: resuming", c->id.c_str());
+  c->paused = false;
+  for (uint32_t waiter : c->pause_waiters)
+    control_->ReplyError(waiter, Status(kFailedPrecondition, "container " + c->id + " was resumed before every task was held"));
+  c->pause_waiters.clear();
+  if (!c->freezing)
+    for (pid_t tid : table_.TasksOf(c->id)) tracer_.MaybeResume(*table_.Find(tid));
+  control_->Reply(stream, "");
 }
 
 void Sentry::Shutdown(uint32_t stream) {

@@ -28,7 +28,7 @@ Sentry::Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld)
       tracer_(&table_, Tracer::Hooks{
                            [this](const Task& t) {
                              Container* c = ContainerOfTask(t);
-                             return c != nullptr && c->freezing;
+                             return c != nullptr && (c->freezing || c->paused);
                            },
                            [this](Task& t) { AssignUnknown(t); },
                            [this](Task& t) {
@@ -205,23 +205,31 @@ bool Sentry::Alive(Container* c) {
   return false;
 }
 
-// CheckFreezes completes Signal{ALL} requests: once every task of the container is held in a
-// ptrace-stop (or waits in vfork for a held child, so it cannot run either), no process can
-// fork any more; the signal goes to every process and then everything is resumed.
+// CheckFreezes completes Signal{ALL} and Pause requests: once every task of the container is
+// held in a ptrace-stop (or waits in vfork for a held child, so it cannot run either), no process
+// can fork any more; Pauses are answered, the signal goes to every process, and then everything
+// is resumed unless the container is paused. A paused container's vfork parents are interrupted
+// too, so one whose child dies (SIGKILL) is held as soon as it returns from vfork.
 void Sentry::CheckFreezes() {
   for (auto& kv : containers_) {
     Container* c = kv.second.get();
-    if (!c->freezing) continue;
+    if (!c->freezing && !c->paused) continue;
     bool frozen = true;
     for (pid_t tid : table_.TasksOf(c->id)) {
       Task* t = table_.Find(tid);
       if (t->stopped) continue;
       Task* vchild = table_.Find(t->vfork_child);
-      if (vchild && vchild->stopped) continue;
-      tracer_.Interrupt(*t);  // newcomers too
-      frozen = false;
+      bool vfork_held = vchild && vchild->stopped;
+      if (!vfork_held || c->paused) tracer_.Interrupt(*t);  // newcomers too
+      if (!vfork_held) frozen = false;
     }
     if (!frozen) continue;
+    if (!c->pause_waiters.empty()) {
+      logging::Debug("container %s: paused (%zu tasks held)", c->id.c_str(), table_.CountOf(c->id));
+      for (uint32_t stream : c->pause_waiters) control_->Reply(stream, "");
+      c->pause_waiters.clear();
+    }
+    if (!c->freezing) continue;
     std::vector<pid_t> leaders = table_.LeadersOf(c->id);
     while (!c->pending_signals.empty()) {
       PendingSignal ps = c->pending_signals.front();
@@ -232,7 +240,7 @@ void Sentry::CheckFreezes() {
       control_->Reply(ps.stream, "");
     }
     c->freezing = false;
-    for (pid_t tid : table_.TasksOf(c->id)) tracer_.MaybeResume(*table_.Find(tid));
+    for (pid_t tid : table_.TasksOf(c->id)) tracer_.MaybeResume(*table_.Find(tid));  // held if paused
   }
 }
 
@@ -266,6 +274,7 @@ void Sentry::CheckDestroys() {
     Container* c = FindContainer(id);
     for (auto& kv : c->procs) CloseChannel(kv.second.get());
     std::vector<uint32_t> waiters = std::move(c->destroy_waiters);
+    for (uint32_t stream : c->pause_waiters) control_->Reply(stream, "");  // nothing left to run
     containers_.erase(id);  // removes its cgroups too, before the answer
     logging::Info("container %s: destroyed", id.c_str());
     for (uint32_t stream : waiters) control_->Reply(stream, "");

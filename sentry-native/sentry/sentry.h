@@ -42,6 +42,8 @@ class Sentry {
   void ResizePty(uint32_t stream, const std::string& payload);
   void CloseStdin(uint32_t stream, const std::string& payload);
   void DestroyContainer(uint32_t stream, const std::string& payload);
+  void Pause(uint32_t stream, const std::string& payload);
+  void Resume(uint32_t stream, const std::string& payload);
   void Shutdown(uint32_t stream);
   // TakeStdio pops the fds a request's Stdio declares; false (and closes them) if missing.
   bool TakeStdio(const msg::Stdio& stdio, unique_fd out[3], Status* err);

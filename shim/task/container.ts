@@ -7,6 +7,8 @@ import { Process } from './process';
 /** Container is one task containerd created on this shim. */
 export class Container {
   readonly execs = new Map<string, Process>();
+  /** paused is set between Pause and Resume: the sentry holds every process of the container. */
+  paused = false;
   /** heldInitExit is the init's exit, kept back until every exec's exit is published. */
   heldInitExit: ExitInfo | undefined;
 

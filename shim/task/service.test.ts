@@ -55,6 +55,12 @@ class FakeSandbox implements SandboxControl {
   async destroyContainer(id: string): Promise<void> {
     this.calls.push(`destroy ${id}`);
   }
+  async pause(id: string): Promise<void> {
+    this.calls.push(`pause ${id}`);
+  }
+  async resume(id: string): Promise<void> {
+    this.calls.push(`resume ${id}`);
+  }
 }
 
 class RecordingPublisher implements Publisher {
@@ -129,7 +135,8 @@ t.test('errors carry codes and name the operation and state', async (t) => {
   sb.exit(100, 0);
   await tick();
   await t.rejects(call('Kill', T.KillRequest.encode({ id: 'c3', signal: 9 }).finish()), { code: Code.NOT_FOUND, message: /process already finished/ });
-  await t.rejects(call('Pause', T.PauseRequest.encode({ id: 'c3' }).finish()), { code: Code.UNIMPLEMENTED });
+  await t.rejects(call('Pause', T.PauseRequest.encode({ id: 'c3' }).finish()), { code: Code.FAILED_PRECONDITION, message: /cannot pause a stopped container/ });
+  await t.rejects(call('Checkpoint', T.CheckpointTaskRequest.encode({ id: 'c3' }).finish()), { code: Code.UNIMPLEMENTED });
 });
 
 t.test('a failed create leaves nothing registered and names the container', async (t) => {
@@ -158,4 +165,21 @@ t.test('Pids marks exec processes with their exec id', async (t) => {
   t.notOk(r.processes[0].info);
   t.equal(r.processes[1].info!.typeUrl, 'containerd.runc.v1.ProcessDetails');
   t.equal(containerd.runc.v1.ProcessDetails.decode(r.processes[1].info!.value!).execId, 'e1');
+});
+
+t.test('pause and resume: state, events, exec refused while paused', async (t) => {
+  const { sb, pub, bundle, call } = setup(t);
+  await call('Create', T.CreateTaskRequest.encode({ id: 'c7', bundle }).finish());
+  await call('Start', T.StartRequest.encode({ id: 'c7' }).finish());
+  await call('Pause', T.PauseRequest.encode({ id: 'c7' }).finish());
+  await call('Pause', T.PauseRequest.encode({ id: 'c7' }).finish());
+  let st = T.StateResponse.decode(await call('State', T.StateRequest.encode({ id: 'c7' }).finish()));
+  t.equal(st.status, containerd.v1.types.Status.PAUSED);
+  const spec = { typeUrl: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify({ args: ['true'], cwd: '/' })) };
+  await t.rejects(call('Exec', T.ExecProcessRequest.encode({ id: 'c7', execId: 'e', spec }).finish()), { code: Code.FAILED_PRECONDITION, message: /paused/ });
+  await call('Resume', T.ResumeRequest.encode({ id: 'c7' }).finish());
+  st = T.StateResponse.decode(await call('State', T.StateRequest.encode({ id: 'c7' }).finish()));
+  t.equal(st.status, containerd.v1.types.Status.RUNNING);
+  t.same(sb.calls.filter((x) => /^(pause|resume)/.test(x)), ['pause c7', 'resume c7'], 'the sandbox is asked once each');
+  t.same(pub.topics().slice(2), ['/tasks/paused', '/tasks/resumed']);
 });

@@ -82,8 +82,8 @@ export class TaskService {
       Wait: h(T.WaitRequest, T.WaitResponse, (r) => this.wait(r)),
       Connect: h(T.ConnectRequest, T.ConnectResponse, (r) => this.connect(r)),
       Shutdown: h(T.ShutdownRequest, empty, (r) => this.shutdown(r)),
-      Pause: h(T.PauseRequest, empty, async (r) => this.unsupported('pause', r.id)),
-      Resume: h(T.ResumeRequest, empty, async (r) => this.unsupported('resume', r.id)),
+      Pause: h(T.PauseRequest, empty, (r) => this.pause(r)),
+      Resume: h(T.ResumeRequest, empty, (r) => this.resume(r)),
       Checkpoint: h(T.CheckpointTaskRequest, empty, async (r) => this.unsupported('checkpoint', r.id)),
       Update: h(T.UpdateTaskRequest, empty, (r) => this.update(r)),
       Stats: h(T.StatsRequest, T.StatsResponse, (r) => this.stats(r)),
@@ -218,6 +218,7 @@ export class TaskService {
 
   private async startExec(c: Container, p: Process): Promise<void> {
     const where = `starting exec ${p.execId} in container ${c.id}`;
+    if (c.paused) throw failedPrecondition(`${where}: cannot start an exec in a paused container`);
     const spec = p.ociSpec;
     const processSpec = convertProcess(spec, {}, where);
     processSpec.stdio = { ...processSpec.stdio, terminal: p.paths.terminal };
@@ -286,6 +287,7 @@ export class TaskService {
   }
 
   private publishExit(c: Container, p: Process, exit: ExitInfo): void {
+    if (p.isInit) c.paused = false;
     if (p.stdio) closeKeeper(p.stdio);
     p.setExited(exit.exitStatus, exit.exitedAt);
     this.opts.publisher.publish({
@@ -336,7 +338,10 @@ export class TaskService {
   private async state(r: containerd.task.v2.StateRequest): Promise<containerd.task.v2.IStateResponse> {
     const c = this.container(r.id);
     const p = c.process(r.execId);
-    const status = { created: Status.CREATED, running: Status.RUNNING, stopped: Status.STOPPED, deleted: Status.STOPPED }[p.state];
+    const status =
+      p.state === 'running' && c.paused
+        ? Status.PAUSED
+        : { created: Status.CREATED, running: Status.RUNNING, stopped: Status.STOPPED, deleted: Status.STOPPED }[p.state];
     return {
       id: p.id,
       bundle: c.bundle,
@@ -384,6 +389,7 @@ export class TaskService {
     if (!ID_RE.test(r.execId)) throw invalidArgument(`${where}: invalid exec id`);
     if (c.execs.has(r.execId)) throw alreadyExists(`${where}: id ${r.execId}: already exists`);
     if (c.init.state !== 'running') throw failedPrecondition(`${where}: cannot exec in a ${c.init.state} container`);
+    if (c.paused) throw failedPrecondition(`${where}: cannot exec in a paused container`);
     let spec: OciProcess;
     try {
       spec = JSON.parse(Buffer.from(r.spec?.value ?? []).toString('utf8'));
@@ -412,6 +418,25 @@ export class TaskService {
     if (!r.stdin) return {};
     if (p.paths.terminal && p.state === 'running') await this.opts.sentry().closeStdin(c.id, p.pid);
     if (p.stdio) closeKeeper(p.stdio);
+    return {};
+  }
+
+  private async pause(r: containerd.task.v2.PauseRequest): Promise<google.protobuf.IEmpty> {
+    const c = this.container(r.id);
+    if (c.init.state !== 'running') throw failedPrecondition(`pausing container ${c.id}: cannot pause a ${c.init.state} container`);
+    if (c.paused) return {};
+    await this.opts.sentry().pause(c.id);
+    c.paused = true;
+    this.opts.publisher.publish({ topic: '/tasks/paused', type: 'TaskPaused', msg: { containerId: c.id } });
+    return {};
+  }
+
+  private async resume(r: containerd.task.v2.ResumeRequest): Promise<google.protobuf.IEmpty> {
+    const c = this.container(r.id);
+    if (!c.paused) return {};
+    await this.opts.sentry().resume(c.id);
+    c.paused = false;
+    this.opts.publisher.publish({ topic: '/tasks/resumed', type: 'TaskResumed', msg: { containerId: c.id } });
     return {};
   }
 

@@ -306,6 +306,12 @@ class Sentry:
     def destroy(self, cid, timeout=20):
         self.call("DestroyContainer", f_bytes(1, cid), timeout=timeout)
 
+    def pause(self, cid, timeout=20):
+        self.call("Pause", f_bytes(1, cid), timeout=timeout)
+
+    def resume(self, cid):
+        self.call("Resume", f_bytes(1, cid))
+
     def shutdown(self):
         self.call("Shutdown", b"")
 

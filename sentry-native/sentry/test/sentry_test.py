@@ -1121,6 +1121,227 @@ def test_cgroup_removed_on_shutdown_and_eof(env):
             remove_cgroup_tree(parent)
 
 
+# ---- pause / resume ----
+
+COUNTER = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"
+
+
+class Counter:
+    """A container printing an increasing counter to a pipe every 50 ms."""
+
+    def __init__(self, env, prefix):
+        self.env = env
+        self.cid = env.name(prefix)
+        self.r, w = os.pipe()
+        try:
+            self.pid, _ = env.sentry.create(self.cid, spec_msg(env.rootfs),
+                                            process_msg(["sh", "-c", COUNTER], stdio=stdio_msg(stdout=True)), [w])
+        finally:
+            os.close(w)
+        self.stream = env.sentry.wait_send(self.cid, self.pid)
+        env.sentry.start(self.cid)
+        self.last = 0
+
+    def read(self, timeout):
+        """Reads what the counter printed within timeout; returns the last value (or the previous one)."""
+        out = b""
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                break
+            r, _, _ = select.select([self.r], [], [], left)
+            if not r:
+                break
+            chunk = os.read(self.r, 65536)
+            if not chunk:
+                break
+            out += chunk
+        values = [int(x) for x in out.split()]
+        if values:
+            self.last = values[-1]
+        return values
+
+    def advancing(self):
+        before = self.last
+        self.read(0.5)
+        return self.last > before
+
+    def close(self):
+        os.close(self.r)
+
+
+def task_states(pid):
+    """The state letters of a process's threads ([] once it is gone)."""
+    out = []
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            out.append(open("/proc/%d/task/%s/stat" % (pid, tid)).read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            pass
+    return out
+
+
+def test_pause_holds_counter_and_resume_continues(env):
+    c = Counter(env, "pausecount")
+    try:
+        expect(eventually(c.advancing), "counter runs")
+        env.sentry.pause(c.cid)
+        c.read(0.1)  # what was in the pipe before the pause
+        expect(c.read(0.5) == [], "counter held while paused (last %d)" % c.last)
+        # (a sleep that ended just before the pause may still be a zombie)
+        states = [s for p in env.sentry.processes(c.cid) for s in task_states(p["pid"])]
+        expect("t" in states and all(s in "tZX" for s in states), "every task in a ptrace stop: %r" % states)
+        env.sentry.pause(c.cid)  # idempotent
+        expect(c.read(0.2) == [], "still held after a second pause")
+        env.sentry.resume(c.cid)
+        expect(c.advancing(), "counter runs again after resume")
+        env.sentry.resume(c.cid)  # resuming a running container is fine
+        expect(c.advancing(), "counter runs after a second resume")
+        expect(not env.sentry.has_result(c.stream), "no exit from pause/resume")
+    finally:
+        env.sentry.destroy(c.cid)
+        c.close()
+
+
+def test_pause_and_resume_errors(env):
+    expect_error(lambda: env.sentry.pause("nosuch"), 5, "container nosuch not found")
+    expect_error(lambda: env.sentry.resume("nosuch"), 5, "container nosuch not found")
+    cid = env.name("pausecreated")
+    env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["sleep", MARKER]))
+    expect_error(lambda: env.sentry.pause(cid), 9, "cannot pause a container in created state")
+    env.sentry.destroy(cid)
+
+
+def test_paused_container_exec_fails_processes_works(env):
+    c = Counter(env, "pauseexec")
+    try:
+        expect(eventually(c.advancing), "counter runs")
+        env.sentry.pause(c.cid)
+        expect_error(lambda: env.sentry.exec(c.cid, "e1", process_msg(["true"])), 9, "container %s is paused" % c.cid)
+        procs = env.sentry.processes(c.cid)
+        expect(any(p["pid"] == c.pid for p in procs), "processes lists the paused init: %r" % procs)
+        env.sentry.resume(c.cid)
+        pid, _ = env.sentry.exec(c.cid, "e2", process_msg(["true"]))
+        expect(env.sentry.wait(c.cid, pid) == 0, "exec works after resume")
+    finally:
+        env.sentry.destroy(c.cid)
+        c.close()
+
+
+def test_paused_container_signal_all_kill(env):
+    c = Counter(env, "pausekill")
+    try:
+        expect(eventually(c.advancing), "counter runs")
+        env.sentry.pause(c.cid)
+        env.sentry.signal(c.cid, signal.SIGKILL, all=True)
+        status = env.sentry.result(c.stream).get(1, [0])[0]
+        expect(status == 137, "paused container killed: %d" % status)
+        expect(eventually(lambda: env.sentry.processes(c.cid) == []), "nothing left: %r" % env.sentry.processes(c.cid))
+    finally:
+        env.sentry.destroy(c.cid)
+        c.close()
+
+
+def test_paused_container_destroy(env):
+    c = Counter(env, "pausedestroy")
+    try:
+        expect(eventually(c.advancing), "counter runs")
+        env.sentry.pause(c.cid)
+        pids = [p["pid"] for p in env.sentry.processes(c.cid)]
+        env.sentry.destroy(c.cid, timeout=10)
+        expect(all(gone(p) for p in pids), "destroy of a paused container ends it: %r" % pids)
+        expect_error(lambda: env.sentry.processes(c.cid), 5, "not found")
+    finally:
+        c.close()
+
+
+def test_paused_container_signals_delivered_on_resume(env):
+    c = Counter(env, "pauseterm")
+    try:
+        expect(eventually(c.advancing), "counter runs")
+        env.sentry.pause(c.cid)
+        env.sentry.signal(c.cid, signal.SIGTERM, all=True)
+        env.sentry.signal(c.cid, signal.SIGTERM, pid=c.pid)
+        time.sleep(0.5)
+        expect(not env.sentry.has_result(c.stream), "SIGTERM waits for the resume")
+        env.sentry.resume(c.cid)
+        status = env.sentry.result(c.stream).get(1, [0])[0]
+        expect(status == 143, "SIGTERM delivered on resume: %d" % status)
+    finally:
+        env.sentry.destroy(c.cid)
+        c.close()
+
+
+def test_pause_keeps_a_user_stop(env):
+    c = Counter(env, "pausestop")
+    try:
+        expect(eventually(c.advancing), "counter runs")
+        env.sentry.signal(c.cid, signal.SIGSTOP, pid=c.pid)
+        c.read(0.2)
+        expect(c.read(0.3) == [], "stopped by the user")
+        env.sentry.pause(c.cid)
+        env.sentry.resume(c.cid)
+        expect(c.read(0.5) == [], "still stopped after pause/resume")
+        env.sentry.signal(c.cid, signal.SIGCONT, pid=c.pid)
+        expect(eventually(c.advancing, timeout=5), "runs after SIGCONT")
+        env.sentry.pause(c.cid)
+        c.read(0.1)
+        env.sentry.signal(c.cid, signal.SIGSTOP, pid=c.pid)  # queued while paused
+        env.sentry.resume(c.cid)
+        c.read(0.2)
+        expect(c.read(0.3) == [], "a SIGSTOP sent while paused stops it on resume")
+        env.sentry.signal(c.cid, signal.SIGCONT, pid=c.pid)
+        expect(eventually(c.advancing, timeout=5), "runs after SIGCONT")
+    finally:
+        env.sentry.destroy(c.cid)
+        c.close()
+
+
+def test_pause_holds_every_thread(env):
+    cid = env.name("pausethreads")
+    pid, stream, r = _start_probe(env, cid, ["threads", "8"])
+    try:
+        expect(b"ready" in read_until(r, b"ready"), "probe ready")
+        expect(eventually(lambda: len(task_states(pid)) == 9), "9 threads")
+        env.sentry.pause(cid)
+        states = task_states(pid)
+        expect(len(states) == 9 and all(s == "t" for s in states), "all 9 threads held: %r" % states)
+        time.sleep(0.2)
+        states = task_states(pid)
+        expect(all(s == "t" for s in states), "still held: %r" % states)
+        env.sentry.resume(cid)
+        expect(eventually(lambda: all(s in "SR" for s in task_states(pid))), "running again: %r" % task_states(pid))
+        env.sentry.signal(cid, signal.SIGTERM, all=True)
+        status = env.sentry.result(stream).get(1, [0])[0]
+        expect(status == 143, "threaded process terminated: %d" % status)
+    finally:
+        os.close(r)
+        env.sentry.destroy(cid)
+
+
+def test_pause_holds_a_spawner(env):
+    cid = env.name("pausebomb")
+    pid, _ = env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["sh", "-c", _spawner_script()]))
+    env.sentry.start(cid)
+    try:
+        eventually(lambda: len(env.sentry.processes(cid)) > 20)
+        env.sentry.pause(cid)
+        before = len(env.sentry.processes(cid))
+        time.sleep(0.5)
+        after = len(env.sentry.processes(cid))
+        expect(before == after and before < 401, "no fork while paused: %d then %d" % (before, after))
+        env.sentry.resume(cid)
+        expect(eventually(lambda: len(env.sentry.processes(cid)) == 401), "spawner finishes after resume: %d" %
+               len(env.sentry.processes(cid)))
+    finally:
+        env.sentry.destroy(cid)
+
+
 def test_zz_sentry_holds_no_stray_fds(env):
     # Run last: everything but the pause container is gone; the sentry must hold only its own
     # fds (stdio, control socket, epoll, signalfd) and the pause container's two namespaces.
