@@ -1,6 +1,6 @@
 // Tests of the seccomp merge: the OCI profile stays as strong as it is; traps only where it allows.
 import t from 'tap';
-import { ACT, buildSeccomp, SANDBOX_TRAPS } from './seccomp';
+import { ACT, buildSeccomp, CLONE_NAMESPACE_FLAGS, SANDBOX_TRAPS } from './seccomp';
 
 t.test('no profile: allow by default, every sandbox trap added', async (t) => {
   const s = buildSeccomp(undefined, 'w');
@@ -37,4 +37,22 @@ t.test('a deny-by-default profile keeps its denials; traps only for what it allo
 t.test('bad profiles are refused with the reason', async (t) => {
   t.throws(() => buildSeccomp({ defaultAction: 'SCMP_ACT_NOTIFY' }, 'creating container z'), /creating container z: seccomp: unsupported action "SCMP_ACT_NOTIFY"/);
   t.throws(() => buildSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['x'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_WAT' }] }] }, 'w'), /unknown operator/);
+});
+
+t.test('without a profile: clone3 and io_uring give ENOSYS, clone with a namespace flag EPERM', async (t) => {
+  const s = buildSeccomp(undefined, 'w');
+  const enosys = s.rules!.filter((r) => r.action === ((ACT.ERRNO | 38) >>> 0)).flatMap((r) => r.names);
+  t.same(enosys.sort(), ['clone3', 'io_uring_enter', 'io_uring_register', 'io_uring_setup']);
+  const clone = s.rules!.filter((r) => r.names!.includes('clone'));
+  t.equal(clone.length, CLONE_NAMESPACE_FLAGS.length, 'one masked rule per namespace flag');
+  t.ok(clone.every((r) => r.action === ((ACT.ERRNO | 1) >>> 0) && r.args![0].op === 7 && r.args![0].value === r.args![0].valueTwo));
+  t.ok(clone.find((r) => r.args![0].value === 0x10000000), 'CLONE_NEWUSER is among them');
+});
+
+t.test('a profile that decides clone, clone3 or io_uring itself keeps its decision', async (t) => {
+  const s = buildSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['clone', 'clone3'], action: 'SCMP_ACT_ALLOW' }] }, 'w');
+  t.notOk(s.rules!.find((r) => r.names!.includes('clone') && r.args!.length > 0), 'no clone flag rules added');
+  t.notOk(s.rules!.find((r) => r.names!.includes('clone3') && r.action !== ACT.ALLOW));
+  const deny = buildSeccomp({ defaultAction: 'SCMP_ACT_ERRNO' }, 'w');
+  t.notOk(deny.rules!.find((r) => r.names!.includes('clone3')), 'a denying default already covers them');
 });

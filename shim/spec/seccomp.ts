@@ -50,6 +50,22 @@ export const SANDBOX_TRAPS: ReadonlyArray<readonly [string, number]> = [
   ['acct', EPERM], ['quotactl', EPERM], ['lookup_dcookie', EPERM],
 ];
 
+const ENOSYS = 38;
+
+/**
+ * SANDBOX_DENIALS are decided in the filter itself, without a trip to the sentry, where the
+ * profile would let them run: clone3 (its flags sit in memory a filter cannot read, so it could
+ * create namespaces unseen; libc falls back to clone on ENOSYS, as under Docker's profile),
+ * io_uring (a large kernel surface that bypasses per-syscall mediation; gVisor disables it too),
+ * and clone with any namespace flag (the namespaces are the sentry's).
+ */
+export const CLONE_NAMESPACE_FLAGS: ReadonlyArray<readonly [string, number]> = [
+  ['CLONE_NEWTIME', 0x80], ['CLONE_NEWNS', 0x20000], ['CLONE_NEWCGROUP', 0x02000000],
+  ['CLONE_NEWUTS', 0x04000000], ['CLONE_NEWIPC', 0x08000000], ['CLONE_NEWUSER', 0x10000000],
+  ['CLONE_NEWPID', 0x20000000], ['CLONE_NEWNET', 0x40000000],
+];
+const ENOSYS_CALLS = ['clone3', 'io_uring_setup', 'io_uring_enter', 'io_uring_register'];
+
 function action(name: string, errnoRet: number | undefined, where: string): number {
   switch (name) {
     case 'SCMP_ACT_KILL':
@@ -106,10 +122,21 @@ export function buildSeccomp(profile: OciSeccomp | undefined, where: string): IS
     }
     traps.push({ name, decision: 0, errno });
   }
+  const denials = [];
+  if (defaultAllows) {
+    for (const name of ENOSYS_CALLS) {
+      if (!named.has(name)) denials.push({ names: [name], action: (ACT.ERRNO | ENOSYS) >>> 0, args: [] });
+    }
+    if (!named.has('clone')) {
+      for (const [, flag] of CLONE_NAMESPACE_FLAGS) {
+        denials.push({ names: ['clone'], action: (ACT.ERRNO | EPERM) >>> 0, args: [{ index: 0, value: flag, valueTwo: flag, op: ops.SCMP_CMP_MASKED_EQ }] });
+      }
+    }
+  }
   return {
     defaultAction,
     architectures: (profile?.architectures ?? []).map(arch),
-    rules: rules.filter((r) => r.names.length > 0),
+    rules: [...rules.filter((r) => r.names.length > 0), ...denials],
     traps,
     logTraps: false,
   };
