@@ -2,22 +2,16 @@
 // profile): each dangerous system call fails with its exact errno, the host's processes, fds and
 // files stay out of reach, and ordinary software still works. RUNSC_TS_IT_RUNTIME=
 // io.containerd.runc.v2 runs the same tests against runc, to check the tests themselves.
-import { execFileSync } from 'child_process';
-import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
 import t from 'tap';
-import { Containerd, REPO_DIR, RUNSC_TS_RUNTIME, RunResult, startContainerd } from './containerd';
+import { Containerd, RUNSC_TS_RUNTIME, RunResult, startContainerd } from './containerd';
 import { TapTest, cleanReport, output, removeContainer, taskStatus, uniqueId, waitFor } from './helpers';
-import { BUSYBOX_IMAGE, IMAGE_CACHE_DIR, importImage } from './image';
+import { BUSYBOX_IMAGE, importImage } from './image';
+import { installProbe } from './probe';
 
 /** RUNTIME is the runtime under test: runsc-ts unless RUNSC_TS_IT_RUNTIME names another. */
 const RUNTIME = process.env.RUNSC_TS_IT_RUNTIME || RUNSC_TS_RUNTIME;
 const IS_RUNSC_TS = RUNTIME === RUNSC_TS_RUNTIME;
 
-/** PROBE_SOURCE is the C source of the in-container probe (see its header). */
-const PROBE_SOURCE = path.join(REPO_DIR, 'integration', 'probe', 'escape.c');
-const PROBE_FLAGS = ['-static', '-O2', '-s', '-Wall', '-Wextra', '-Werror', '-pthread'];
 
 const NOTHING_LEFT = 'nothing left over';
 
@@ -33,32 +27,11 @@ const harness = (): Containerd => {
 t.before(async () => {
   cd = await startContainerd({ label: `escape-${RUNTIME.replace(/[^a-z0-9.-]/gi, '_')}` });
   await importImage(cd);
-  probeDir = path.join(cd.baseDir, 'probe');
-  fs.mkdirSync(probeDir, { recursive: true });
-  fs.copyFileSync(buildProbe(), path.join(probeDir, 'escape'));
-  fs.chmodSync(path.join(probeDir, 'escape'), 0o755);
+  probeDir = installProbe(cd.baseDir);
 });
 t.teardown(async () => {
   await cd?.stop();
 });
-
-// Compiles PROBE_SOURCE statically (cached in IMAGE_CACHE_DIR under a hash of source and flags).
-function buildProbe(): string {
-  const source = fs.readFileSync(PROBE_SOURCE);
-  const key = crypto.createHash('sha256').update(PROBE_FLAGS.join(' ') + '\0').update(source).digest('hex');
-  const file = path.join(IMAGE_CACHE_DIR, `escape-probe-${key.slice(0, 16)}`);
-  if (fs.existsSync(file)) return file;
-  fs.mkdirSync(IMAGE_CACHE_DIR, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    execFileSync('gcc', [...PROBE_FLAGS, '-o', tmp, PROBE_SOURCE], { stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as { stderr?: Buffer; message: string };
-    throw new Error(`building the probe from ${PROBE_SOURCE}: ${e.stderr?.toString().trim() || e.message}`);
-  }
-  fs.renameSync(tmp, file);
-  return file;
-}
 
 // ctr run --rm --runtime RUNTIME [FLAGS...] BUSYBOX_IMAGE <prefix-id> CMD...
 function run(prefix: string, cmd: string[], flags: string[] = []): Promise<RunResult> {

@@ -1,6 +1,8 @@
 // escape: the in-container probe of escape.test.ts. `escape syscalls` tries each dangerous system
 // call in its own child and prints one line per call, "<name> <ret> <errno-name>" ("OK" when it
-// succeeded); `escape threads N` runs N threads against a barrier, a mutex and a signal.
+// succeeded); `escape threads N` runs N threads against a barrier, a mutex and a signal;
+// `escape bench N` pins itself to CPU 0 and prints the ns per call of getppid (never trapped)
+// and of unshare(0) (trapped to the sentry under runsc-ts, native under runc), for make bench.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -276,7 +278,30 @@ static int run_threads(int n) {
   return 0;
 }
 
+static double ns_per_call(long n, int trapped) {
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (long i = 0; i < n; i++) {
+    if (trapped) syscall(SYS_unshare, 0);
+    else syscall(SYS_getppid);
+  }
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n;
+}
+
+static int run_bench(long n) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  sched_setaffinity(0, sizeof one, &one);  // the sentry is pinned to CPU 0 by the bench too
+  ns_per_call(n / 10, 0);                  // warm up
+  printf("getppid %.1f\n", ns_per_call(n, 0));
+  printf("trapped %.1f\n", ns_per_call(n / 20 > 0 ? n / 20 : 1, 1));
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 3 && strcmp(argv[1], "bench") == 0) return run_bench(atol(argv[2]));
   if (argc >= 2 && strcmp(argv[1], "syscalls") == 0) return run_syscalls();
   if (argc >= 3 && strcmp(argv[1], "threads") == 0) return run_threads(atoi(argv[2]));
   fprintf(stderr, "usage: escape syscalls | escape threads N\n");
