@@ -547,6 +547,20 @@ t.test('the runtime config file sends the sentry log to debug-log', onlyRunscTs,
   t.match(fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '', /runsc-ts-sentry\[\d+\]: debug: .*exec/, 'with debug lines');
 });
 
+t.test('strace = true logs the container\'s system calls to debug-log', onlyRunscTs, async (t) => {
+  const c = harness();
+  const id = uniqueId('strace');
+  const cfg = path.join(c.baseDir, `${id}.toml`);
+  const logTemplate = path.join(c.baseDir, 'strace', '%ID%.log');
+  fs.writeFileSync(cfg, `strace = true\nstrace-log-size = 64\ndebug-log = "${logTemplate}"\n`);
+  // /etc/passwd: ctr run (unlike CRI) bind-mounts no /etc/hostname into the image.
+  const r = await run(['--rm', '--runtime-config-path', cfg], id, ['cat', '/etc/passwd']);
+  t.equal(r.code, 0, 'ctr run exits 0 under strace', output(r));
+  const log = path.join(c.baseDir, 'strace', `${id}.log`);
+  const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+  t.match(text, /strace: \S+ \d+\/\d+ X openat\(.*"\/etc\/passwd".*\) = \d+ \(\d+ us\)/, 'the openat of /etc/passwd with its fd');
+});
+
 t.test('a config flag that is not supported fails the run with the file and the flag', onlyRunscTs, async (t) => {
   const c = harness();
   const leaks = leakCheck(c);

@@ -20,7 +20,6 @@ t.test('flags are validated; what is not built yet says so', async (t) => {
   t.equal(c.logFormat, 'json');
   t.throws(() => configFromToml({ platform: 'kvm' }, 'f'), /platform = "kvm" is not supported yet/);
   t.throws(() => configFromToml({ platform: 'bogus' }, 'f'), /must be one of/);
-  t.throws(() => configFromToml({ strace: true }, 'f'), /strace = true is not supported yet/);
   t.doesNotThrow(() => configFromToml({ overlay: false }, 'f'));
   t.throws(() => configFromToml({ nope: 1 }, 'f'), /unknown flag "nope"/);
 });
@@ -35,4 +34,19 @@ t.test('runtime options name the file; none gives the defaults', async (t) => {
   t.same(loadConfig(null), DEFAULT_CONFIG);
   t.throws(() => loadConfig(any(path.join(dir, 'missing.toml'))), /reading runtime config .*missing.toml: no such file or directory/);
   t.throws(() => loadConfig({ typeUrl: 'containerd.runc.v1.Options', value: new Uint8Array() }), /not understood/);
+});
+
+t.test('the strace flags', async (t) => {
+  const off = configFromToml({}, 'f');
+  t.same([off.strace, off.straceSyscalls, off.straceLogSize], [false, [], 64]);
+  const c = configFromToml(parseToml('strace = true\nstrace-syscalls = "openat, read,execve"\nstrace-log-size = 128\n', 'f'), 'f');
+  t.equal(c.strace, true);
+  t.same(c.straceSyscalls, ['openat', 'read', 'execve']);
+  t.equal(c.straceLogSize, 128);
+  t.same(configFromToml({ strace: true, 'strace-syscalls': '' }, 'f').straceSyscalls, []);
+  t.throws(() => configFromToml({ 'strace-syscalls': 'openat,rm -rf' }, 'f'), /strace-syscalls: "rm -rf" is not a syscall name/);
+  t.throws(() => configFromToml({ 'strace-syscalls': true }, 'f'), /strace-syscalls must be a "string"/);
+  t.throws(() => configFromToml({ 'strace-log-size': 0 }, 'f'), /strace-log-size must be a number from 1 to 65536/);
+  t.throws(() => configFromToml({ 'strace-log-size': '64' }, 'f'), /strace-log-size must be a number/);
+  t.throws(() => configFromToml({ strace: 'yes' }, 'f'), /strace must be true or false/);
 });

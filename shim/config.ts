@@ -20,6 +20,12 @@ export interface SandboxConfig {
   debugLog: string;
   /** logFormat: text (logrus style) or json shim log lines. */
   logFormat: 'text' | 'json';
+  /** strace: every system call of the sandbox's containers logged to the sentry's log. */
+  strace: boolean;
+  /** straceSyscalls: the calls strace logs, by name (empty = all). */
+  straceSyscalls: string[];
+  /** straceLogSize: how many bytes of a string or buffer argument strace prints. */
+  straceLogSize: number;
 }
 
 /** DEFAULT_CONFIG is the configuration without a config file. */
@@ -30,6 +36,9 @@ export const DEFAULT_CONFIG: SandboxConfig = {
   debug: false,
   debugLog: '',
   logFormat: 'text',
+  strace: false,
+  straceSyscalls: [],
+  straceLogSize: 64,
 };
 
 type Value = string | boolean | number;
@@ -64,6 +73,16 @@ function bool(file: string, key: string, v: Value): boolean {
   throw invalidArgument(`${file}: ${key} must be true or false`);
 }
 
+/** syscallNames splits a comma-separated list of syscall names; whether each exists is the sentry's to say. */
+function syscallNames(file: string, key: string, v: Value): string[] {
+  if (typeof v !== 'string') throw invalidArgument(`${file}: ${key} must be a "string" of comma-separated syscall names`);
+  const names = v.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const n of names) {
+    if (!/^[A-Za-z0-9_]+$/.test(n)) throw invalidArgument(`${file}: ${key}: "${n}" is not a syscall name`);
+  }
+  return names;
+}
+
 /** configFromToml validates the flags of a config file; unknown or unsupported flags are errors. */
 export function configFromToml(values: Record<string, Value>, file: string): SandboxConfig {
   const c: SandboxConfig = { ...DEFAULT_CONFIG };
@@ -87,8 +106,17 @@ export function configFromToml(values: Record<string, Value>, file: string): San
       case 'log-format':
         c.logFormat = oneOf(file, key, v, ['text', 'json'] as const);
         break;
-      case 'overlay':
       case 'strace':
+        c.strace = bool(file, key, v);
+        break;
+      case 'strace-syscalls':
+        c.straceSyscalls = syscallNames(file, key, v);
+        break;
+      case 'strace-log-size':
+        if (typeof v !== 'number' || v < 1 || v > 65536) throw invalidArgument(`${file}: ${key} must be a number from 1 to 65536`);
+        c.straceLogSize = v;
+        break;
+      case 'overlay':
         if (bool(file, key, v)) throw unimplemented(`${file}: ${key} = true is not supported yet`);
         break;
       default:

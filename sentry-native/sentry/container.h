@@ -14,6 +14,7 @@
 
 #include "cgroups.h"
 #include "messages.h"
+#include "strace.h"
 #include "tty.h"
 #include "unique_fd.h"
 
@@ -73,6 +74,7 @@ struct Container {
   std::string id;
   msg::ContainerSpec spec;
   std::map<std::string, msg::Trap> traps;  // by syscall name
+  strace::Settings strace;                 // from spec.seccomp
   pid_t init_pid = 0;
   std::map<pid_t, std::unique_ptr<Proc>> procs;  // registered processes by host pid
   unique_fd mnt_ns, net_ns;                      // the init's namespaces, for Exec

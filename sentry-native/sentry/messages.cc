@@ -203,6 +203,9 @@ bool DecodeSeccomp(std::string_view data, Seccomp* out) {
         break;
       }
       case 5: out->log_traps = r.ReadBool(); break;
+      case 6: out->strace = r.ReadBool(); break;
+      case 7: out->strace_syscalls.push_back(r.ReadString()); break;
+      case 8: out->strace_log_size = U32(r); break;
       default: r.Skip();
     }
   }

@@ -132,6 +132,9 @@ struct Seccomp {
   std::vector<SeccompRule> rules;
   std::vector<Trap> traps;
   bool log_traps = false;
+  bool strace = false;
+  std::vector<std::string> strace_syscalls;  // empty = all
+  uint32_t strace_log_size = 0;              // 0 = the default
 };
 
 // ContainerSpec is control.proto ContainerSpec; has_seccomp tells an absent Seccomp message.

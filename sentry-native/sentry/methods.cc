@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -104,9 +105,18 @@ void Sentry::CreateContainer(uint32_t stream, const std::string& payload) {
       return control_->ReplyError(stream, Status(kInvalidArgument, "unknown namespace type \"" + ns.type + "\""));
   }
 
+  for (const std::string& name : req.spec.seccomp.strace_syscalls) {
+    if (seccomp_syscall_resolve_name(name.c_str()) < 0)
+      return control_->ReplyError(stream, Status(kInvalidArgument, "creating container " + id +
+                                                                       ": strace-syscalls: unknown syscall \"" + name + "\""));
+  }
+
   auto c = std::make_unique<Container>();
   c->id = id;
   for (const msg::Trap& t : req.spec.seccomp.traps) c->traps[t.name] = t;
+  c->strace.on = req.spec.seccomp.strace;
+  c->strace.names.insert(req.spec.seccomp.strace_syscalls.begin(), req.spec.seccomp.strace_syscalls.end());
+  if (req.spec.seccomp.strace_log_size != 0) c->strace.log_size = req.spec.seccomp.strace_log_size;
   c->spec = std::move(req.spec);
   Status pidns = ChoosePidNamespace(c.get());
   if (!pidns.ok()) return control_->ReplyError(stream, Status(pidns.code, "creating container " + id + ": " + pidns.message));

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,6 +24,12 @@ struct Task {
   bool interrupt_sent = false;      // PTRACE_INTERRUPT sent, stop not seen yet
   pid_t vfork_child = 0;            // set while this task waits in vfork for that child
   pid_t vfork_parent = 0;           // set while this task is a vfork child that has not exec'd
+  // strace: set from a traced call's seccomp stop until its syscall-exit stop, during which the
+  // task is resumed with PTRACE_SYSCALL (through fork/exec events too) instead of PTRACE_CONT.
+  bool strace_pending = false;
+  std::string strace_call;          // the call as logged at entry
+  std::chrono::steady_clock::time_point strace_start;
+  uint32_t sandbox_pid = 0;         // for strace lines; 0 until looked up
 };
 
 // ProcessTable maps tids to Tasks.

@@ -13,12 +13,14 @@
 
 #include "log.h"
 #include "procfs.h"
+#include "seccomp_filter.h"
 #include "sys.h"
 
 namespace {
 
 constexpr long kOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                          PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP;
+                          PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
+                          PTRACE_O_TRACESYSGOOD;  // syscall stops (strace only) are SIGTRAP|0x80
 
 bool IsStopSignal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
@@ -74,7 +76,11 @@ void Tracer::HandleStop(pid_t tid, int status) {
       }  // else: a PTRACE_INTERRUPT stop
       break;
     case 0:
-      t->resume_signal = sig;  // signal-delivery-stop: deliver it
+      if (sig == (SIGTRAP | 0x80)) {
+        OnSyscallExit(*t);  // a syscall stop: never a signal to deliver
+      } else {
+        t->resume_signal = sig;  // signal-delivery-stop: deliver it
+      }
       break;
     default:
       logging::Debug("ptrace: task %d: unexpected event %d", tid, event);
@@ -125,6 +131,7 @@ void Tracer::OnExec(Task& t) {
     if (parent->vfork_child == t.tid) parent->vfork_child = 0;
   }
   t.vfork_parent = 0;
+  t.sandbox_pid = 0;  // a thread that exec'd now has its leader's
   hooks_.on_exec(t);
 }
 
@@ -137,10 +144,35 @@ void Tracer::OnSeccomp(Task& t) {
     return;
   }
   long nr = static_cast<long>(info.seccomp.nr);
-  char* name = seccomp_syscall_resolve_num_arch(info.arch, static_cast<int>(nr));
-  TrapVerdict verdict = hooks_.decide(t, name ? name : "", nr);
-  free(name);
-  if (verdict.allow) return;
+  char* resolved = seccomp_syscall_resolve_num_arch(info.arch, static_cast<int>(nr));
+  std::string name = resolved ? resolved : "";
+  free(resolved);
+  const strace::Settings* st = hooks_.strace ? hooks_.strace(t) : nullptr;
+  bool follow = st && st->Follows(name);
+  std::string call;
+  if (follow) {
+    uint64_t args[6];
+    for (int i = 0; i < 6; i++) args[i] = info.seccomp.args[i];
+    call = strace::FormatCall(t.tid, name, nr, args, st->log_size);
+  }
+  if (info.seccomp.ret_data == seccomp_filter::kStraceData) {  // only here to be logged
+    if (!follow) return;
+    StraceLine(t, "E", call);
+    t.strace_pending = true;
+    t.strace_call = std::move(call);
+    t.strace_start = std::chrono::steady_clock::now();
+    return;
+  }
+  TrapVerdict verdict = hooks_.decide(t, name, nr);
+  if (verdict.allow) {
+    if (follow) {
+      StraceLine(t, "E", call + " (trapped: allowed)");
+      t.strace_pending = true;
+      t.strace_call = std::move(call);
+      t.strace_start = std::chrono::steady_clock::now();
+    }
+    return;
+  }
   struct user_regs_struct regs;
   if (ptrace(PTRACE_GETREGS, t.tid, nullptr, &regs) < 0) {
     logging::Error("ptrace: task %d: PTRACE_GETREGS: %s", t.tid, strerror(errno));
@@ -150,6 +182,28 @@ void Tracer::OnSeccomp(Task& t) {
   regs.rax = static_cast<unsigned long long>(-static_cast<long long>(verdict.error));  // ... and fail it
   if (ptrace(PTRACE_SETREGS, t.tid, nullptr, &regs) < 0)
     logging::Error("ptrace: task %d: PTRACE_SETREGS: %s", t.tid, strerror(errno));
+  if (follow)
+    StraceLine(t, "X", call + " = " + strace::FormatResult(-verdict.error, true) + " (trapped: denied, 0 us)");
+}
+
+// OnSyscallExit logs the result of a call strace followed from its seccomp stop. A syscall stop
+// without one pending (a new task inheriting the tracing of its parent's clone) is let go.
+void Tracer::OnSyscallExit(Task& t) {
+  if (!t.strace_pending) return;
+  struct __ptrace_syscall_info info;
+  memset(&info, 0, sizeof(info));
+  long n = ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, reinterpret_cast<void*>(sizeof(info)), &info);
+  if (n < 0 || info.op != PTRACE_SYSCALL_INFO_EXIT) return;  // not the exit stop yet: keep following
+  t.strace_pending = false;
+  long long us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t.strace_start).count();
+  StraceLine(t, "X", t.strace_call + " = " + strace::FormatResult(info.exit.rval, info.exit.is_error != 0) + " (" +
+                         std::to_string(us) + " us)");
+  t.strace_call.clear();
+}
+
+void Tracer::StraceLine(Task& t, const char* kind, const std::string& text) {
+  if (t.sandbox_pid == 0) t.sandbox_pid = procfs::SandboxPid(t.tid);
+  logging::Info("strace: %s %d/%u %s %s", t.container_id.c_str(), t.tid, t.sandbox_pid, kind, text.c_str());
 }
 
 void Tracer::Forget(pid_t tid) {
@@ -176,8 +230,11 @@ void Tracer::Interrupt(Task& t) {
 
 void Tracer::Resume(Task& t) {
   if (!t.stopped) return;
+  // A call strace follows runs on to its syscall-exit stop (PTRACE_SYSCALL), whatever stops
+  // (fork, exec, interrupt) come between.
   long r = t.resume_listen ? ptrace(PTRACE_LISTEN, t.tid, nullptr, nullptr)
-                           : ptrace(PTRACE_CONT, t.tid, nullptr, reinterpret_cast<void*>(static_cast<long>(t.resume_signal)));
+                           : ptrace(t.strace_pending ? PTRACE_SYSCALL : PTRACE_CONT, t.tid, nullptr,
+                                    reinterpret_cast<void*>(static_cast<long>(t.resume_signal)));
   if (r < 0 && errno != ESRCH)
     logging::Error("ptrace: resuming %d: %s", t.tid, strerror(errno));
   t.stopped = false;

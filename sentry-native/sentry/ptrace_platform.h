@@ -1,6 +1,7 @@
 // The ptrace platform ("filter most, trap few"): seizes container processes, follows their
 // forks/clones/execs into the process table, re-injects signals, keeps group-stops with
-// PTRACE_LISTEN, and decides the syscalls the seccomp filter traps (PTRACE_EVENT_SECCOMP).
+// PTRACE_LISTEN, decides the syscalls the seccomp filter traps (PTRACE_EVENT_SECCOMP), and
+// follows the calls strace logs to their syscall-exit stop (PTRACE_SYSCALL).
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,7 @@
 
 #include "process_table.h"
 #include "result.h"
+#include "strace.h"
 
 // TrapVerdict is the decision on one trapped syscall.
 struct TrapVerdict {
@@ -33,6 +35,8 @@ class Tracer {
     std::function<void(Task&)> on_exec;
     // decide judges a trapped syscall (name "" when this libseccomp does not know the number).
     std::function<TrapVerdict(const Task&, const std::string& syscall, long nr)> decide;
+    // strace gives the task's container's strace settings (nullptr when strace is off).
+    std::function<const strace::Settings*(const Task&)> strace;
   };
 
   Tracer(ProcessTable* table, Hooks hooks) : table_(table), hooks_(std::move(hooks)) {}
@@ -54,6 +58,8 @@ class Tracer {
   void OnFork(Task& parent, int event);
   void OnExec(Task& t);
   void OnSeccomp(Task& t);
+  void OnSyscallExit(Task& t);
+  void StraceLine(Task& t, const char* kind, const std::string& text);
 
   ProcessTable* table_;
   Hooks hooks_;

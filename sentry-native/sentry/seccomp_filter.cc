@@ -65,16 +65,44 @@ bool AddRule(scmp_filter_ctx ctx, const msg::SeccompRule& rule, int nr, const st
   return true;
 }
 
+// StraceSet is the syscalls strace follows: all, or those named (unknown names are errors).
+struct StraceSet {
+  bool on = false;
+  bool all = false;
+  std::set<int> nrs;
+  bool Has(int nr) const { return on && (all || nrs.count(nr)); }
+};
+
+bool ResolveStrace(const msg::Seccomp& sc, StraceSet* out, std::string* err) {
+  out->on = sc.strace;
+  out->all = sc.strace_syscalls.empty();
+  if (!sc.strace) return true;
+  for (const std::string& name : sc.strace_syscalls) {
+    int nr = seccomp_syscall_resolve_name(name.c_str());
+    if (nr == __NR_SCMP_ERROR || nr < 0) {
+      *err = "strace-syscalls: unknown syscall \"" + name + "\"";
+      return false;
+    }
+    out->nrs.insert(nr);
+  }
+  return true;
+}
+
 }  // namespace
 
 bool Install(const msg::ContainerSpec& spec, std::string* err) {
   const msg::Seccomp& sc = spec.seccomp;
-  if (!spec.has_seccomp && sc.traps.empty()) return true;
+  if (!spec.has_seccomp && sc.traps.empty() && !sc.strace) return true;
+  StraceSet strace;
+  if (!ResolveStrace(sc, &strace, err)) return false;
+  const uint32_t trace_act = SCMP_ACT_TRACE(kStraceData);
   uint32_t default_action = spec.has_seccomp ? sc.default_action : SCMP_ACT_ALLOW;
   // A Seccomp message that carries only traps (no OCI profile) leaves default_action at its
   // proto3 zero, which is SCMP_ACT_KILL_THREAD: a filter killing every call is never meant.
   if (spec.has_seccomp && default_action == SCMP_ACT_KILL_THREAD && sc.rules.empty()) default_action = SCMP_ACT_ALLOW;
-  Filter filter(default_action);
+  // strace of every call: what the profile lets run by default is traced instead.
+  uint32_t filter_default = strace.on && strace.all && default_action == SCMP_ACT_ALLOW ? trace_act : default_action;
+  Filter filter(filter_default);
   if (!filter.get()) {
     *err = "invalid default action " + std::to_string(default_action);
     return false;
@@ -104,16 +132,39 @@ bool Install(const msg::ContainerSpec& spec, std::string* err) {
     int nr = seccomp_syscall_resolve_name(t.name.c_str());
     if (nr != __NR_SCMP_ERROR) trapped.insert(nr);
   }
+  // Under strace a rule that allows a call traces it instead; calls the profile denies are
+  // left to the profile (never traced, as the filter decides them without the sentry).
+  std::set<int> named;
   for (const msg::SeccompRule& rule : sc.rules) {
-    if (rule.action == default_action) continue;
     for (const std::string& name : rule.names) {
       int nr = seccomp_syscall_resolve_name(name.c_str());
       if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: skipped, as runc does
+      named.insert(nr);
       if (trapped.count(nr)) continue;
-      if (!AddRule(ctx, rule, nr, name, err)) return false;
+      uint32_t act = rule.action == SCMP_ACT_ALLOW && strace.Has(nr) ? trace_act : rule.action;
+      if (act == filter_default) continue;
+      if (act == rule.action) {
+        if (!AddRule(ctx, rule, nr, name, err)) return false;
+      } else {
+        msg::SeccompRule traced = rule;
+        traced.action = act;
+        if (!AddRule(ctx, traced, nr, name, err)) return false;
+      }
     }
   }
-  if (default_action != static_cast<uint32_t>(SCMP_ACT_TRACE(kTrapData))) {
+  // strace of some calls under an allowing default: those the profile does not name are traced
+  // (one it names with conditions keeps the profile's rules; only its allowing ones trace).
+  if (strace.on && !strace.all && filter_default == SCMP_ACT_ALLOW) {
+    for (int nr : strace.nrs) {
+      if (trapped.count(nr) || named.count(nr)) continue;
+      rc = seccomp_rule_add(ctx, trace_act, nr, 0);
+      if (rc < 0) {
+        *err = "adding strace rule for syscall " + std::to_string(nr) + ": " + RcText(rc);
+        return false;
+      }
+    }
+  }
+  if (filter_default != static_cast<uint32_t>(SCMP_ACT_TRACE(kTrapData))) {
     for (int nr : trapped) {
       rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(kTrapData), nr, 0);
       if (rc < 0) {

@@ -37,6 +37,10 @@ Sentry::Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld)
                            },
                            [](Task& t) { logging::Debug("ptrace: %d exec'd (%s)", t.tid, t.container_id.c_str()); },
                            [this](const Task& t, const std::string& name, long nr) { return DecideTrap(t, name, nr); },
+                           [this](const Task& t) -> const strace::Settings* {
+                             Container* c = ContainerOfTask(t);
+                             return c && c->strace.on ? &c->strace : nullptr;
+                           },
                        }) {}
 
 int Sentry::Run() {

@@ -94,3 +94,12 @@ t.test('a cgroup mount shows the container its own cgroup only, read-only', asyn
   );
   t.equal(cgroupMounts({ destination: '/sys/fs/cgroup', type: 'cgroup' }, '', ['/sys/fs/cgroup/memory']).length, 1, 'no cgroup: an empty tmpfs');
 });
+
+t.test('the sandbox strace flags reach the seccomp message', async (t) => {
+  const off = convertSpec({}, '/r', 'w');
+  t.equal(off.seccomp!.strace, false);
+  const on = convertSpec({}, '/r', 'w', 'sandbox', { strace: true, straceSyscalls: ['openat'], straceLogSize: 16 });
+  t.equal(on.seccomp!.strace, true);
+  t.same(on.seccomp!.straceSyscalls, ['openat']);
+  t.equal(on.seccomp!.straceLogSize, 16);
+});

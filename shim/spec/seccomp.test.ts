@@ -56,3 +56,21 @@ t.test('a profile that decides clone, clone3 or io_uring itself keeps its decisi
   const deny = buildSeccomp({ defaultAction: 'SCMP_ACT_ERRNO' }, 'w');
   t.notOk(deny.rules!.find((r) => r.names!.includes('clone3')), 'a denying default already covers them');
 });
+
+t.test('strace settings are carried to the sentry, profile untouched', async (t) => {
+  const off = buildSeccomp(undefined, 'w');
+  t.equal(off.strace, false);
+  t.same(off.straceSyscalls, []);
+  t.equal(off.straceLogSize, 0);
+  const profile = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'openat'], action: 'SCMP_ACT_ALLOW' }] };
+  const on = buildSeccomp(profile, 'w', { strace: true, straceSyscalls: ['openat'], straceLogSize: 32 });
+  t.equal(on.strace, true);
+  t.same(on.straceSyscalls, ['openat']);
+  t.equal(on.straceLogSize, 32);
+  const plain = buildSeccomp(profile, 'w');
+  t.same(on.rules, plain.rules, 'the rules are the same: the sentry decides what is traced');
+  t.same(on.traps, plain.traps);
+  t.equal(on.defaultAction, plain.defaultAction);
+  const all = buildSeccomp(undefined, 'w', { strace: true, straceSyscalls: [], straceLogSize: 64 });
+  t.same([all.strace, all.straceSyscalls, all.straceLogSize], [true, [], 64]);
+});

@@ -93,8 +93,21 @@ function arch(name: string): string {
   return name.replace(/^SCMP_ARCH_/, '').toLowerCase();
 }
 
-/** buildSeccomp merges the OCI profile (absent = allow all) with the sandbox traps. */
-export function buildSeccomp(profile: OciSeccomp | undefined, where: string): ISeccomp {
+/** StraceSettings is what the strace flags ask of the filter and the sentry. */
+export interface StraceSettings {
+  strace: boolean;
+  straceSyscalls: string[];
+  straceLogSize: number;
+}
+
+/** NO_STRACE is strace off. */
+export const NO_STRACE: StraceSettings = { strace: false, straceSyscalls: [], straceLogSize: 64 };
+
+/**
+ * buildSeccomp merges the OCI profile (absent = allow all) with the sandbox traps, and carries
+ * the strace settings (the sentry turns the calls the result allows into traced ones).
+ */
+export function buildSeccomp(profile: OciSeccomp | undefined, where: string, strace: StraceSettings = NO_STRACE): ISeccomp {
   const defaultAction = profile ? action(profile.defaultAction, profile.defaultErrnoRet, where) : ACT.ALLOW;
   if (profile?.listenerPath) throw invalidArgument(`${where}: seccomp: listenerPath is not supported`);
   const rules = (profile?.syscalls ?? []).map((r) => ({
@@ -139,5 +152,8 @@ export function buildSeccomp(profile: OciSeccomp | undefined, where: string): IS
     rules: [...rules.filter((r) => r.names.length > 0), ...denials],
     traps,
     logTraps: false,
+    strace: strace.strace,
+    straceSyscalls: strace.strace ? [...strace.straceSyscalls] : [],
+    straceLogSize: strace.strace ? strace.straceLogSize : 0,
   };
 }

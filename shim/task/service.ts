@@ -132,7 +132,7 @@ export class TaskService {
     let stdio: OpenStdio | undefined;
     try {
       if (!fs.existsSync(rootfs)) throw invalidArgument(`${where}: rootfs "${rootfs}": no such file or directory`);
-      const containerSpec = convertSpec(spec, rootfs, where, config.network);
+      const containerSpec = convertSpec(spec, rootfs, where, config.network, config);
       stdio = openStdio(paths, where);
       processSpec.stdio = { ...processSpec.stdio, hasStdin: stdio.hasStdin, hasStdout: stdio.hasStdout, hasStderr: stdio.hasStderr };
       if (!this.config) {

@@ -132,7 +132,8 @@ def trap_msg(name, decision=0, errno_value=0):
     return f_bytes(1, name) + f_varint(2, decision) + f_varint(3, errno_value)
 
 
-def seccomp_msg(default_action=SCMP_ACT_ALLOW, architectures=("x86_64",), rules=(), traps=(), log_traps=False):
+def seccomp_msg(default_action=SCMP_ACT_ALLOW, architectures=("x86_64",), rules=(), traps=(), log_traps=False,
+                strace=False, strace_syscalls=(), strace_log_size=0):
     b = f_varint(1, default_action)
     b += b"".join(f_bytes(2, a) for a in architectures)
     for names, action in rules:
@@ -140,6 +141,9 @@ def seccomp_msg(default_action=SCMP_ACT_ALLOW, architectures=("x86_64",), rules=
         b += f_msg(3, r)
     b += b"".join(f_msg(4, t) for t in traps)
     b += f_varint(5, log_traps)
+    b += f_varint(6, strace)
+    b += b"".join(f_bytes(7, n) for n in strace_syscalls)
+    b += f_varint(8, strace_log_size)
     return b
 
 

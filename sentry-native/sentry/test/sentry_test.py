@@ -4,6 +4,7 @@
 #   python3 sentry-native/sentry/test/sentry_test.py [--binary PATH] [-k NAME_SUBSTRING] [-v]
 import argparse
 import os
+import re
 import select
 import shutil
 import signal
@@ -284,6 +285,66 @@ def test_oci_seccomp_rule(env):
     spec = spec_msg(env.rootfs, seccomp=seccomp_msg(rules=[(["mkdir", "mkdirat"], 0x00050000 | 1)]))
     status, out, err = env.run(["sh", "-c", "mkdir /tmp/x; echo rc=$?"], stderr=True, spec=spec)
     expect(b"rc=1" in out and b"not permitted" in err, "mkdir denied: out %r err %r" % (out, err))
+
+
+def _strace_run(env, args, **seccomp):
+    """Runs args with strace on; returns (status, stdout, the new strace lines of the log)."""
+    with open(env.log_path, "rb") as f:
+        start = len(f.read())
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(strace=True, **seccomp))
+    status, out, _ = env.run(args, stderr=True, spec=spec, caps=ALL_CAPS)
+    with open(env.log_path, "rb") as f:
+        lines = f.read()[start:].decode("utf-8", "replace").splitlines()
+    return status, out, [l for l in lines if "strace: " in l]
+
+
+def test_strace_logs_calls_with_results(env):
+    status, out, lines = _strace_run(env, ["sh", "-c", "cat /etc/passwd > /dev/null; echo hi"])
+    expect(status == 0 and out == b"hi\n", "strace changes nothing: status %d out %r" % (status, out))
+    opens = [l for l in lines if re.search(r' X openat\(.*"/etc/passwd".*\) = (\d+) \(\d+ us\)$', l)]
+    expect(opens, "an openat of /etc/passwd with its fd: %r" % lines[-40:])
+    expect(re.search(r"strace: c-\d+ \d+/\d+ X", opens[0]), "container, host and sandbox pid: %r" % opens[0])
+    writes = [l for l in lines if re.search(r' X write\(1, "hi\\n", 3\) = 3 ', l)]
+    expect(writes, "the write of hi: %r" % [l for l in lines if "write(" in l])
+    expect(any(re.search(r' X execve\("/bin/sh", .*\) = 0 ', l) for l in lines),
+           "execve is followed across the exec: %r" % [l for l in lines if "execve" in l])
+
+
+def test_strace_syscalls_limits_the_log(env):
+    status, out, lines = _strace_run(env, ["sh", "-c", "cat /etc/passwd > /dev/null; echo hi"],
+                                     strace_syscalls=["openat"])
+    expect(status == 0 and out == b"hi\n", "status %d out %r" % (status, out))
+    expect(any('openat(' in l and '"/etc/passwd"' in l for l in lines), "openat logged: %r" % lines)
+    expect(not [l for l in lines if " write(" in l or " execve(" in l], "only openat: %r" % lines)
+
+
+def test_strace_log_size_truncates(env):
+    _, _, lines = _strace_run(env, ["sh", "-c", "echo abcdefghijklmnop"], strace_syscalls=["write"],
+                              strace_log_size=4)
+    expect(any('write(1, "abcd"..., 17) = 17' in l for l in lines), "cut at 4 bytes: %r" % lines)
+
+
+def test_strace_trapped_call_keeps_its_decision(env):
+    status, out, lines = _strace_run(env, ["sh", "-c", "mount -t tmpfs x /mnt; echo rc=$?"],
+                                     traps=[trap_msg("mount", 0, 1)])
+    expect(b"rc=" in out and b"rc=0" not in out, "mount still denied: %r" % out)
+    expect(any(" X mount(" in l and "= -1 EPERM" in l and "trapped: denied" in l for l in lines),
+           "the denied mount is logged with EPERM: %r" % [l for l in lines if "mount" in l])
+
+
+def test_strace_leaves_profile_denials_alone(env):
+    status, out, lines = _strace_run(env, ["sh", "-c", "mkdir /tmp/x; echo rc=$?"],
+                                     rules=[(["mkdir", "mkdirat"], 0x00050000 | 1)])
+    expect(b"rc=1" in out, "mkdir still denied by the profile: %r" % out)
+    expect(not [l for l in lines if " mkdir(" in l or " mkdirat(" in l],
+           "a call the profile denies is not traced: %r" % [l for l in lines if "mkdir" in l])
+    expect(any(" X write(" in l for l in lines), "the rest is traced: %r" % lines[-5:])
+
+
+def test_strace_unknown_syscall_name_rejected(env):
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(strace=True, strace_syscalls=["openat", "nosuchcall"]))
+    expect_error(lambda: env.sentry.create(env.name("st"), spec, process_msg(["true"])), 3,
+                 'strace-syscalls: unknown syscall "nosuchcall"')
 
 
 def test_fork_tracking(env):
