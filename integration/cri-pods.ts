@@ -3,10 +3,11 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Containerd } from './containerd';
+import type tap from 'tap';
+import { Containerd, CRI_NAMESPACE, PAUSE_IMAGE, startContainerd } from './containerd';
 import { CriClient, isNotFound, runtime } from './cri';
 import { TapTest, uniqueId, waitFor } from './helpers';
-import { BUSYBOX_IMAGE } from './image';
+import { BUSYBOX_IMAGE, importCriImages } from './image';
 import v1 = runtime.v1;
 
 /** CRI_HANDLER is the runtime handler under test: runsc-ts unless RUNSC_TS_CRI_HANDLER names another (e.g. runc). */
@@ -253,4 +254,43 @@ export async function elapsed<T>(fn: () => Promise<T>): Promise<{ ms: number; va
   const start = Date.now();
   const value = await fn();
   return { ms: Date.now() - start, value };
+}
+
+/** CriHarness is a private containerd with the CRI on, a CRI client and a PodRunner for it. */
+export interface CriHarness {
+  cd: Containerd;
+  cri: CriClient;
+  pods: PodRunner;
+}
+
+/**
+ * useCriHarness starts a CRI-enabled private containerd for a test file (t.before), imports the
+ * pause and busybox images and waits until the CRI lists them, and stops it all at t.teardown.
+ * It returns the accessor the tests use.
+ */
+export function useCriHarness(t: typeof tap, label: string): () => CriHarness {
+  let cd: Containerd | undefined;
+  let h: CriHarness | undefined;
+  t.before(async () => {
+    cd = await startContainerd({ cri: true, label });
+    const cri = new CriClient(cd.address);
+    h = { cd, cri, pods: new PodRunner(cd, cri) };
+    await importCriImages(cd);
+    // The CRI learns about imported images from containerd's events, a moment later.
+    const known = await waitFor(
+      async () => Boolean((await cri.imageStatus(PAUSE_IMAGE)).image) && Boolean((await cri.imageStatus(BUSYBOX_IMAGE)).image),
+      (ok) => ok,
+      20_000,
+      200,
+    );
+    if (!known) throw new Error(`the CRI does not list ${PAUSE_IMAGE} and ${BUSYBOX_IMAGE} after importing them into ${CRI_NAMESPACE}`);
+  });
+  t.teardown(async () => {
+    h?.cri.close();
+    await cd?.stop();
+  });
+  return () => {
+    if (!h) throw new Error('private containerd with CRI did not start');
+    return h;
+  };
 }

@@ -4,11 +4,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import t from 'tap';
-import { CRI_NAMESPACE, Containerd, startContainerd } from './containerd';
-import { CriClient, isNotFound, runtime } from './cri';
-import { CRI_HANDLER, Pod, PodRunner, elapsed, logPathOf, parseCriLog, text, waitLog } from './cri-pods';
+import { CRI_NAMESPACE } from './containerd';
+import { isNotFound, runtime } from './cri';
+import { CRI_HANDLER, Pod, elapsed, logPathOf, parseCriLog, text, useCriHarness, waitLog } from './cri-pods';
 import { TapTest, leakCheck, waitFor } from './helpers';
-import { BUSYBOX_IMAGE, PAUSE_IMAGE, importCriImages } from './image';
+import { BUSYBOX_IMAGE, PAUSE_IMAGE } from './image';
 import { LeakedProcess, leakedProcesses } from './leftovers';
 import v1 = runtime.v1;
 
@@ -23,33 +23,7 @@ const SENTRY = 'runsc-ts-sentry';
 
 t.setTimeout(900_000);
 
-let cd: Containerd | undefined;
-let client: CriClient | undefined;
-let runner: PodRunner | undefined;
-const harness = (): { cd: Containerd; cri: CriClient; pods: PodRunner } => {
-  if (!cd || !client || !runner) throw new Error('private containerd with CRI did not start');
-  return { cd, cri: client, pods: runner };
-};
-
-t.before(async () => {
-  cd = await startContainerd({ cri: true, label: `cri-${CRI_HANDLER}` });
-  client = new CriClient(cd.address);
-  runner = new PodRunner(cd, client);
-  await importCriImages(cd);
-  // The CRI learns about imported images from containerd's events, a moment later.
-  const cri = client;
-  const known = await waitFor(
-    async () => Boolean((await cri.imageStatus(PAUSE_IMAGE)).image) && Boolean((await cri.imageStatus(BUSYBOX_IMAGE)).image),
-    (ok) => ok,
-    20_000,
-    200,
-  );
-  if (!known) throw new Error(`the CRI does not list ${PAUSE_IMAGE} and ${BUSYBOX_IMAGE} after importing them into ${CRI_NAMESPACE}`);
-});
-t.teardown(async () => {
-  client?.close();
-  await cd?.stop();
-});
+const harness = useCriHarness(t, `cri-${CRI_HANDLER}`);
 
 // Everything of a pod that must be gone after RemovePodSandbox, noted while it runs.
 interface PodTrace {
