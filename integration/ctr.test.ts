@@ -23,6 +23,7 @@ import {
   waitFor,
 } from './helpers';
 import { BUSYBOX_IMAGE, importImage } from './image';
+import { zygotePath } from '../shim/bootstrap/zygote-path';
 import { SHIM_NAMES } from './leftovers';
 
 /** RUNTIME is the runtime under test: runsc-ts unless RUNSC_TS_IT_RUNTIME names another. */
@@ -499,6 +500,20 @@ t.test('pause holds every process of a task and resume lets it go on', async (t)
   await c.ctr(['task', 'resume', id], { timeoutMs: 20_000 });
   const after = await counter();
   t.ok(after - atPause < 8, `the loop did not run while paused (${atPause} → ${after} over 1 s paused; running, it counts ~20)`);
+});
+
+t.test('a warm shim takes the next start and becomes that container\'s shim', onlyRunscTs, async (t) => {
+  const c = harness();
+  // Earlier runs left warm shims behind; wait until both slots answer.
+  const slots = [0, 1].map((slot) => zygotePath(c.address, slot));
+  const ready = await waitFor(() => slots.every((s) => fs.existsSync(s)), (ok) => ok, 15_000, 100);
+  t.ok(ready, 'both warm shim sockets exist', { slots });
+  const id = uniqueId('warm');
+  if (!(await runDetached(t, id, ['sleep', '1000']))) return;
+  const pid = runtimePid('containerd-shim-runsc-ts-v1', id);
+  const cmd = pid > 0 ? fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim() : '';
+  t.match(cmd, new RegExp(`^containerd-shim-runsc-ts-v1 -namespace \\S+ -id ${id} `), 'the serving shim is an adopted warm shim (its title names the container)', { cmd });
+  t.notMatch(cmd, /main\.js/, 'not a shim started cold', { cmd });
 });
 
 t.test('events reach containerd in the order it requires', async (t) => {
