@@ -1,7 +1,7 @@
 // One process of a container (its init or an exec) and the state machine that says what is legal.
 import { failedPrecondition } from '../errors';
 import type { ExitInfo } from '../sentry';
-import type { OciProcess } from '../spec/oci';
+import type { runsc_ts } from '../gen/protos';
 import type { OpenStdio, StdioPaths } from './stdio';
 
 /** ProcessState is where a process is in its life. */
@@ -41,8 +41,8 @@ export class Process {
   starting = false;
   /** heldExit is an exit that arrived while Start was in flight. */
   heldExit: ExitInfo | undefined;
-  /** ociSpec is an exec's OCI process, from Exec until Start. */
-  ociSpec: OciProcess | undefined;
+  /** execProcess is an exec's process as the sentry takes it, converted (and so validated) at Exec. */
+  execProcess: runsc_ts.sentry.v1.IProcess | undefined;
   private readonly exitWaiters: (() => void)[] = [];
 
   constructor(

@@ -3,7 +3,7 @@
 // Errors become ttrpc statuses in one place (handlers()).
 import * as fs from 'fs';
 import * as path from 'path';
-import { containerd, google, io } from '../gen/protos';
+import { containerd, google, io, runsc_ts } from '../gen/protos';
 import { loadConfig, SandboxConfig } from '../config';
 import { alreadyExists, errnoMessage, failedPrecondition, invalidArgument, notFound, toTtrpcError, unimplemented, wrap } from '../errors';
 import { Publisher, timestamp } from '../events';
@@ -40,6 +40,11 @@ export interface ServiceOptions {
 }
 
 type Method = (payload: Buffer, ctx: CallContext) => Promise<Uint8Array>;
+
+/** withStdio tells the sentry which stdio fds come with the request and whether to make a terminal. */
+function withStdio(proc: runsc_ts.sentry.v1.IProcess, open: OpenStdio, terminal: boolean): runsc_ts.sentry.v1.IProcess {
+  return { ...proc, stdio: { ...proc.stdio, terminal, hasStdin: open.hasStdin, hasStdout: open.hasStdout, hasStderr: open.hasStderr } };
+}
 
 interface Codec<T> {
   decode(b: Uint8Array): T;
@@ -125,7 +130,6 @@ export class TaskService {
     // Validate what needs no side effects first, so bad input leaves nothing to undo.
     const init = new Process(r.id, r.id, '', paths);
     const processSpec = convertProcess(spec.process, {}, where);
-    processSpec.stdio = { ...processSpec.stdio, terminal: r.terminal };
     const config = this.config ?? loadConfig(r.options);
     const mounted = r.rootfs.length > 0;
     if (mounted) mountRootfs(r.rootfs, rootfs, where);
@@ -134,7 +138,6 @@ export class TaskService {
       if (!fs.existsSync(rootfs)) throw invalidArgument(`${where}: rootfs "${rootfs}": no such file or directory`);
       const containerSpec = convertSpec(spec, rootfs, where, config.network, config);
       stdio = openStdio(paths, where);
-      processSpec.stdio = { ...processSpec.stdio, hasStdin: stdio.hasStdin, hasStdout: stdio.hasStdout, hasStderr: stdio.hasStderr };
       if (!this.config) {
         this.config = config;
         setDebug(config.debug || isDebug());
@@ -143,7 +146,7 @@ export class TaskService {
       const sentry = this.opts.sentry(config);
       let res;
       try {
-        res = await sentry.createContainer({ containerId: r.id, spec: containerSpec, process: processSpec }, stdio.fds);
+        res = await sentry.createContainer({ containerId: r.id, spec: containerSpec, process: withStdio(processSpec, stdio, r.terminal) }, stdio.fds);
       } catch (err) {
         throw wrap(err, where);
       } finally {
@@ -219,14 +222,10 @@ export class TaskService {
   private async startExec(c: Container, p: Process): Promise<void> {
     const where = `starting exec ${p.execId} in container ${c.id}`;
     if (c.paused) throw failedPrecondition(`${where}: cannot start an exec in a paused container`);
-    const spec = p.ociSpec;
-    const processSpec = convertProcess(spec, {}, where);
-    processSpec.stdio = { ...processSpec.stdio, terminal: p.paths.terminal };
     const stdio = openStdio(p.paths, where);
-    processSpec.stdio = { ...processSpec.stdio, hasStdin: stdio.hasStdin, hasStdout: stdio.hasStdout, hasStderr: stdio.hasStderr };
     let res;
     try {
-      res = await this.opts.sentry().exec({ containerId: c.id, execId: p.execId, process: processSpec }, stdio.fds);
+      res = await this.opts.sentry().exec({ containerId: c.id, execId: p.execId, process: withStdio(p.execProcess ?? {}, stdio, p.paths.terminal) }, stdio.fds);
     } catch (err) {
       closeKeeper(stdio);
       throw wrap(err, where);
@@ -396,9 +395,9 @@ export class TaskService {
     } catch (err) {
       throw invalidArgument(`${where}: parsing process spec: ${(err as Error).message}`);
     }
-    convertProcess(spec, {}, where); // validate now, so a bad spec fails Exec rather than Start
+    const execProcess = convertProcess(spec, {}, where); // now, so a bad spec fails Exec rather than Start
     const p = new Process(c.id, r.execId, r.execId, { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal });
-    p.ociSpec = spec;
+    p.execProcess = execProcess;
     c.execs.set(r.execId, p);
     this.opts.publisher.publish({ topic: '/tasks/exec-added', type: 'TaskExecAdded', msg: { containerId: c.id, execId: r.execId } });
     return {};
