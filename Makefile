@@ -5,7 +5,7 @@ CONTAINERD_CONFIG ?= /etc/containerd/config.toml
 NODE := $(shell command -v node)
 NODEDIR := $(shell d=$$(dirname $$(dirname $$(command -v node))); [ -d $$d/include/node ] && echo $$d)
 NODE_GYP_FLAGS := $(if $(NODEDIR),--nodedir=$(NODEDIR),)
-APT_PACKAGES := containerd runc busybox-static libseccomp-dev pkg-config util-linux python3 containernetworking-plugins
+APT_PACKAGES := containerd runc busybox-static libseccomp-dev pkg-config util-linux python3 containernetworking-plugins iproute2
 PROTOS := protos/google/protobuf.proto protos/google/rpc.proto $(sort $(wildcard protos/containerd/*.proto)) protos/sentry/control.proto
 # The CRI API is for the integration tests' CRI client only; the shim never loads it.
 CRI_PROTO := protos/cri/api.proto
