@@ -1,7 +1,5 @@
 // Mounts the root file system containerd prepared (CreateTaskRequest.rootfs) at <bundle>/rootfs,
 // and unmounts it again; the shim owns that mount from Create to Delete.
-import * as fs from 'fs';
-import * as path from 'path';
 import { errnoMessage, invalidArgument } from './errors';
 import { native } from './native';
 import { MS, parseMountOptions } from './spec/convert';
@@ -50,16 +48,5 @@ export function unmountAll(target: string): void {
       if (code === 'EINVAL' || code === 'ENOENT') return; // not a mount point (any more)
       throw err;
     }
-  }
-}
-
-/** isMountPoint tells whether dir is the root of a mount (per this mount namespace's table). */
-export function isMountPoint(dir: string): boolean {
-  const abs = path.resolve(dir);
-  try {
-    const table = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-    return table.split('\n').some((line) => line.split(' ')[4] === abs);
-  } catch {
-    return false;
   }
 }
