@@ -23,7 +23,7 @@ import {
   waitFor,
 } from './helpers';
 import { BUSYBOX_IMAGE, importImage } from './image';
-import { zygotePath } from '../shim/bootstrap/zygote-path';
+import { ZYGOTE_SLOTS, zygotePath } from '../shim/bootstrap/zygote-path';
 import { SHIM_NAMES } from './leftovers';
 
 /** RUNTIME is the runtime under test: runsc-ts unless RUNSC_TS_IT_RUNTIME names another. */
@@ -119,6 +119,21 @@ function runtimeProcesses(): string[] {
     if (cmd.includes(harness().baseDir) && SHIM_NAMES.some((n) => cmd.includes(n))) out.push(`${ent}: ${cmd}`);
   }
   return out;
+}
+
+// The warm shims (zygotes) of this containerd, by pid.
+function warmShimPids(): number[] {
+  const out: number[] = [];
+  for (const ent of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(ent)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${ent}/cmdline`, 'latin1').split('\0').join(' ').trim();
+      if (cmd.endsWith(' zygote') && cmd.includes(harness().address) && cmd.startsWith('containerd-shim-runsc-ts-v1')) out.push(Number(ent));
+    } catch {
+      // gone
+    }
+  }
+  return out.sort((a, b) => a - b);
 }
 
 // After a run that failed: the container record and every process, mount and bundle are gone.
@@ -502,18 +517,25 @@ t.test('pause holds every process of a task and resume lets it go on', async (t)
   t.ok(after - atPause < 8, `the loop did not run while paused (${atPause} → ${after} over 1 s paused; running, it counts ~20)`);
 });
 
-t.test('a warm shim takes the next start and becomes that container\'s shim', onlyRunscTs, async (t) => {
+t.test('the warm shim forks the next start\'s shim and stays warm', onlyRunscTs, async (t) => {
   const c = harness();
-  // Earlier runs left warm shims behind; wait until both slots answer.
-  const slots = [0, 1].map((slot) => zygotePath(c.address, slot));
+  // Earlier runs left the warm shim behind; wait until it answers.
+  const slots = Array.from({ length: ZYGOTE_SLOTS }, (_, slot) => zygotePath(c.address, slot));
   const ready = await waitFor(() => slots.every((s) => fs.existsSync(s)), (ok) => ok, 15_000, 100);
-  t.ok(ready, 'both warm shim sockets exist', { slots });
+  t.ok(ready, 'the warm shim socket exists', { slots });
+  const warmBefore = warmShimPids();
+  t.equal(warmBefore.length, ZYGOTE_SLOTS, 'one warm shim per slot', { warmBefore });
   const id = uniqueId('warm');
   if (!(await runDetached(t, id, ['sleep', '1000']))) return;
   const pid = runtimePid('containerd-shim-runsc-ts-v1', id);
   const cmd = pid > 0 ? fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim() : '';
-  t.match(cmd, new RegExp(`^containerd-shim-runsc-ts-v1 -namespace \\S+ -id ${id} `), 'the serving shim is an adopted warm shim (its title names the container)', { cmd });
+  t.match(cmd, new RegExp(`^containerd-shim-runsc-ts-v1 -namespace \\S+ -id ${id} `), 'the serving shim is a copy of the warm shim (its title names the container)', { cmd });
   t.notMatch(cmd, /main\.js/, 'not a shim started cold', { cmd });
+  t.same(warmShimPids(), warmBefore, 'the warm shim is still there, unchanged');
+  // The copy shares the warm shim's pages until either writes them: that is the point of forking.
+  const rollup = pid > 0 ? fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8') : '';
+  const sharedDirty = Number(/^Shared_Dirty:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
+  t.ok(sharedDirty > 1024, `the serving shim shares its heap with the warm shim (${sharedDirty} kB shared dirty)`, { rollup });
 });
 
 t.test('events reach containerd in the order it requires', async (t) => {

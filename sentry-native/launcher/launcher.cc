@@ -225,8 +225,8 @@ int Delete(const Flags& f) {
   return WriteAll(1, out.data(), out.size()) ? 0 : 1;
 }
 
-// kZygoteSlots must match ZYGOTE_SLOTS in shim/bootstrap/zygote.ts.
-const int kZygoteSlots = 2;
+// kZygoteSlots must match ZYGOTE_SLOTS in shim/bootstrap/zygote-path.ts.
+const int kZygoteSlots = 1;
 
 // TryZygote returns the exit code the zygote in slot reports, or -1 when it did not handle the call.
 int TryZygote(int argc, char** argv, const std::string& address, int slot) {

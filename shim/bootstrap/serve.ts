@@ -5,6 +5,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { TtrpcPublisher } from '../events';
 import { log, setDebug, setLogFd } from '../log';
+import { IdleReclaimer } from '../memory';
 import { native } from '../native';
 import { Sentry } from '../sentry';
 import { TaskService } from '../task/service';
@@ -70,7 +71,8 @@ export async function serve(flags: ShimFlags, listener?: net.Server, groupName?:
     },
     onEmpty: () => void exit(0),
   });
-  const handlers = service.handlers();
+  const reclaimer = new IdleReclaimer();
+  const handlers = reclaimer.track(service.handlers());
   server.register('containerd.task.v2.Task', handlers);
   server.register('containerd.task.v3.Task', handlers);
 
@@ -93,6 +95,7 @@ export async function serve(flags: ShimFlags, listener?: net.Server, groupName?:
     listener.listen({ fd: LISTEN_FD });
   }
   server.serve(listener);
+  reclaimer.touch();
   log.info('shim serving', { address: `unix://${sock}`, group, id: flags.id, pid: process.pid });
   // Once this shim is up, make sure a warm shim waits for the next start (off the critical path).
   setTimeout(() => void ensureZygote(flags).catch((err) => log.warn('starting the warm shim', { error: err.message })), ZYGOTE_DELAY_MS).unref();

@@ -109,12 +109,13 @@ export async function bindGroupSocket(flags: ShimFlags, bundle: string): Promise
 export const SHIM_NAME = 'containerd-shim-runsc-ts-v1';
 
 /**
- * SERVING_NODE_FLAGS are V8 flags of the long-lived shim processes (serving shims, zygotes):
- * the shim runs little JavaScript, and without the optimizing tiers an idle shim needs about
- * 2 MB less memory (make bench measures it). Their stderr is not containerd's, so V8's notice
- * about the flag goes nowhere.
+ * SERVING_NODE_FLAGS are V8 flags of the long-lived shim processes (serving shims, zygotes).
+ * --lite-mode: the shim runs little JavaScript, and without the optimizing tiers an idle shim
+ * needs about 2 MB less memory (make bench measures it). --single-threaded: V8 hands no work to
+ * background threads, which a zygote's forked copies do not have (see native.forkShim). Their
+ * stderr is not containerd's, so V8's notice about the flags goes nowhere.
  */
-export const SERVING_NODE_FLAGS = ['--lite-mode'];
+export const SERVING_NODE_FLAGS = ['--lite-mode', '--single-threaded'];
 
 /** SERVING_ENV is added to their environment: one malloc arena (an idle shim needs no more) saves ~0.4 MB. */
 export const SERVING_ENV = { MALLOC_ARENA_MAX: '1' };

@@ -4,8 +4,8 @@ import * as path from 'path';
 
 /** SHIM_SOCKET_DIR holds shim sockets; containerd 1.6's shims hard-code it too. */
 export const SHIM_SOCKET_DIR = '/run/containerd/s';
-/** ZYGOTE_SLOTS is how many warm shims wait per containerd: one can adopt while the next boots. */
-export const ZYGOTE_SLOTS = 2;
+/** ZYGOTE_SLOTS is how many warm shims wait per containerd: one, since a zygote forks and stays. */
+export const ZYGOTE_SLOTS = 1;
 
 /** zygotePath is the socket of a zygote slot for a containerd (FNV-1a 64 of its address, as the launcher). */
 export function zygotePath(grpcAddress: string, slot: number): string {

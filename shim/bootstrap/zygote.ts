@@ -1,11 +1,14 @@
 // The warm shim ("zygote"): one idle Node process per containerd with the whole shim loaded.
 // The native launcher hands it `start`, so start does not pay Node's start-up. On a start that
-// needs a new sandbox it becomes that sandbox's serving shim itself and at once starts the next
-// zygote. Without a zygote the launcher runs the shim cold.
+// needs a new sandbox it forks: the copy becomes that sandbox's serving shim and shares the
+// zygote's memory copy-on-write (most of an idle shim is Node itself and our loaded code, the same
+// in every copy). Without a zygote the launcher runs the shim cold.
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
+import { IdleReclaimer } from '../memory';
+import { native } from '../native';
 import { parseFlags, ShimFlags } from './flags';
 import { serve } from './serve';
 import { bindGroupSocket, canDial, SERVING_ENV, SERVING_NODE_FLAGS, SHIM_NAME } from './start';
@@ -67,22 +70,54 @@ function readRequest(c: net.Socket): Promise<Request> {
   });
 }
 
-/** runZygote waits for launcher requests until it adopts a sandbox or containerd goes away. */
+/** listenOn listens on sock through an fd of our own, so no forked copy's close unlinks it. */
+function listenOn(listener: net.Server, sock: string): Promise<void> {
+  const fd = native.listenUnix(sock);
+  return new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen({ fd }, () => resolve());
+  });
+}
+
+/**
+ * becomeCopy turns a freshly forked copy of the zygote into a process of its own: its real pid,
+ * none of the zygote's listeners, and an exit that does not wait for the threads it lacks.
+ */
+function becomeCopy(pid: number, listener: net.Server, quit: () => void, liveness: NodeJS.Timeout): void {
+  Object.defineProperty(process, 'pid', { value: pid, configurable: true, enumerable: true, writable: false });
+  clearInterval(liveness);
+  process.removeListener('SIGTERM', quit);
+  process.removeListener('SIGINT', quit);
+  listener.close(); // our copy of the zygote's socket; the zygote keeps listening on its own
+  const exit = (code?: number | string | null): never => {
+    const c = Number(code ?? process.exitCode ?? 0) || 0;
+    try {
+      process.emit('exit', c);
+    } finally {
+      native.exitNow(c);
+    }
+    return native.exitNow(c);
+  };
+  process.exit = exit as typeof process.exit;
+  process.on('beforeExit', (code) => exit(code));
+}
+
+/**
+ * runZygote waits for launcher requests until containerd goes away. A start that needs a new
+ * sandbox forks the zygote: the copy becomes that sandbox's shim, sharing the zygote's memory
+ * copy-on-write, and the zygote stays warm for the next start.
+ */
 export async function runZygote(flags: ShimFlags): Promise<void> {
   const slot = Number(process.env.RUNSC_TS_ZYGOTE_SLOT) || 0;
   delete process.env.RUNSC_TS_ZYGOTE_SLOT;
   const sock = zygotePath(flags.address, slot);
   const listener = net.createServer();
-  let adopted = false;
   try {
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen(sock, () => resolve());
-    });
+    await listenOn(listener, sock);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await canDial(sock))) process.exit(0); // another zygote serves
     fs.rmSync(sock, { force: true });
-    await new Promise<void>((resolve) => listener.listen(sock, () => resolve()));
+    await listenOn(listener, sock);
   }
   fs.chmodSync(sock, 0o600);
   const quit = (): void => {
@@ -95,6 +130,10 @@ export async function runZygote(flags: ShimFlags): Promise<void> {
   }, LIVENESS_MS);
   process.on('SIGTERM', quit);
   process.on('SIGINT', quit);
+  // A zygote waits, possibly for hours, and every copy starts from its pages: give back what
+  // loading the shim left behind, once. Not after forks: a compacting GC here would rewrite pages
+  // the copies share with us, making them private to each copy.
+  new IdleReclaimer().touch();
 
   listener.on('connection', (c) => {
     void (async () => {
@@ -106,34 +145,43 @@ export async function runZygote(flags: ShimFlags): Promise<void> {
         return;
       }
       const f = parseFlags(req.argv);
-      if (adopted || f.address !== flags.address || f.action !== 'start') {
+      if (f.address !== flags.address || f.action !== 'start') {
         c.end('F'); // not for us: the launcher runs the shim cold
         return;
       }
-      adopted = true; // the next start must not adopt too: it gets 'F' and runs cold
-      let g;
+      let copy;
       try {
-        g = await bindGroupSocket(f, req.cwd);
-      } catch (err) {
-        adopted = false;
-        c.end(result('', `${(err as Error).message}\n`, 1));
+        copy = native.forkShim();
+      } catch {
+        c.end('F'); // cannot fork now: the launcher runs the shim cold
         return;
       }
-      if (!g.server) {
-        adopted = false; // joined a serving shim: stay a zygote
-        c.end(result(g.address, '', 0));
+      if (!copy.child) {
+        c.destroy(); // our end only: the copy answers on its own
         return;
       }
-      clearInterval(liveness);
-      process.removeListener('SIGTERM', quit);
-      process.removeListener('SIGINT', quit);
-      listener.close();
-      c.end(result(g.address, '', 0));
-      process.chdir(req.cwd);
-      // From here on this process is that sandbox's shim, and ps should say so.
-      process.title = `${SHIM_NAME} -namespace ${f.namespace} -id ${f.id} -address ${f.address}`;
-      await serve(f, g.server, g.group);
-      await ensureZygote(f); // the next start finds a warm shim again
+      becomeCopy(copy.pid, listener, quit, liveness);
+      await adopt(f, req.cwd, c);
     })();
   });
+}
+
+/** adopt runs in a forked copy: it binds the sandbox's socket and serves it, or joins the shim serving it. */
+async function adopt(f: ShimFlags, bundle: string, c: net.Socket): Promise<void> {
+  let g;
+  try {
+    g = await bindGroupSocket(f, bundle);
+  } catch (err) {
+    c.end(result('', `${(err as Error).message}\n`, 1), () => process.exit(0));
+    return;
+  }
+  if (!g.server) {
+    c.end(result(g.address, '', 0), () => process.exit(0)); // another shim serves the sandbox
+    return;
+  }
+  c.end(result(g.address, '', 0));
+  process.chdir(bundle);
+  // From here on this process is that sandbox's shim, and ps should say so.
+  process.title = `${SHIM_NAME} -namespace ${f.namespace} -id ${f.id} -address ${f.address}`;
+  await serve(f, g.server, g.group);
 }
