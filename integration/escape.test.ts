@@ -2,6 +2,8 @@
 // profile): each dangerous system call fails with its exact errno, the host's processes, fds and
 // files stay out of reach, and ordinary software still works. RUNSC_TS_IT_RUNTIME=
 // io.containerd.runc.v2 runs the same tests against runc, to check the tests themselves.
+import * as fs from 'fs';
+import * as path from 'path';
 import t from 'tap';
 import { Containerd, RUNSC_TS_RUNTIME, RunResult, startContainerd } from './containerd';
 import { TapTest, cleanReport, output, removeContainer, taskStatus, uniqueId, waitFor } from './helpers';
@@ -155,6 +157,27 @@ t.test('ptrace fails with EPERM: the sentry is every process tracer', async (t) 
     { name: 'ptrace_attach_child', errno: 'EPERM', runc: RUNC_UNPRIVILEGED_OK },
     { name: 'ptrace_seize_init', errno: 'EPERM', runc: RUNC_UNPRIVILEGED_OK },
   ]);
+});
+
+t.test('both platforms decide every probed call alike (ptrace stops, seccomp notifications)', { skip: !IS_RUNSC_TS && `${RUNTIME} has no platform flag` }, async (t) => {
+  const { results: byDefault } = await syscallResults();
+  for (const platform of ['ptrace', 'unotify']) {
+    const cfg = path.join(harness().baseDir, `platform-${platform}.toml`);
+    const log = path.join(harness().baseDir, `platform-${platform}.sentry.log`);
+    fs.writeFileSync(cfg, `platform = "${platform}"\ndebug = true\ndebug-log = "${log.replace(/sentry\.log$/, '%COMMAND%.log')}"\n`);
+    const r = await run(`syscalls-${platform}`, ['/probe/escape', 'syscalls'], [
+      '--runtime-config-path', cfg, '--mount', `type=bind,src=${probeDir},dst=/probe,options=rbind:ro`,
+    ]);
+    t.equal(r.code, 0, `the probe exits 0 on ${platform}`, output(r));
+    const results = new Map<string, string>();
+    for (const m of r.stdout.matchAll(/^(\S+) (-?\d+) (\S+)$/gm)) results.set(m[1], m[3]);
+    t.ok(results.size > 20, `${platform}: every call probed`, output(r));
+    const differ = [...byDefault].filter(([name, got]) => results.get(name) !== got.errno).map(([name, got]) => `${name}: ${got.errno} by default, ${results.get(name)} on ${platform}`);
+    t.same(differ, [], `${platform}: the same errno for every call as the default platform`);
+    const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+    t.equal(/unotify: container \S+: watching listener/.test(text), platform === 'unotify', `${platform}: a seccomp listener is watched only on unotify`);
+    t.match(text, /trap: container \S+ pid \d+ syscall mount \(\d+\): denied/, `${platform}: the sentry decided the trapped mount`);
+  }
 });
 
 // Parses busybox `ps -o pid,comm` into [pid, comm] rows (header dropped).

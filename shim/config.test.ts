@@ -18,10 +18,17 @@ t.test('flags are validated; what is not built yet says so', async (t) => {
   t.equal(c.network, 'none');
   t.equal(c.debug, true);
   t.equal(c.logFormat, 'json');
-  t.throws(() => configFromToml({ platform: 'kvm' }, 'f'), /platform = "kvm" is not supported yet/);
-  t.throws(() => configFromToml({ platform: 'bogus' }, 'f'), /must be one of/);
+  t.throws(() => configFromToml({ platform: 'kvm' }, 'f'), /platform = "kvm" is not supported yet \(supported: ptrace, unotify\)/);
+  t.throws(() => configFromToml({ platform: 'systrap' }, 'f'), /platform = "systrap" is not supported yet/);
+  t.throws(() => configFromToml({ platform: 'bogus' }, 'f'), /platform = "bogus": must be one of ptrace, unotify, kvm, systrap/);
   t.doesNotThrow(() => configFromToml({ overlay: false }, 'f'));
   t.throws(() => configFromToml({ nope: 1 }, 'f'), /unknown flag "nope"/);
+});
+
+t.test('the platform flag: ptrace or unotify', async (t) => {
+  t.equal(configFromToml({ platform: 'ptrace' }, 'f').platform, 'ptrace');
+  t.equal(configFromToml({ platform: 'unotify' }, 'f').platform, 'unotify');
+  t.equal(configFromToml({}, 'f').platform, DEFAULT_CONFIG.platform, 'absent = the default');
 });
 
 t.test('runtime options name the file; none gives the defaults', async (t) => {

@@ -658,6 +658,20 @@ void WaitForStart() {
   }
 }
 
+// LoadSeccomp loads the container's filter. When its trapped calls go to a listener (platform
+// unotify), the listener is sent to the sentry right away, before exec and before any trapped call
+// can wait on it, and closed here: whoever holds it decides those calls, never the container.
+void LoadSeccomp(const msg::ContainerSpec& spec) {
+  std::string err;
+  int listener = -1;
+  if (!seccomp_filter::Install(spec, &listener, &err)) Fail(kUnknown, "loading seccomp filter: " + err);
+  if (listener < 0) return;
+  ssize_t sent = SendControl(setup_channel::kListener, SCM_RIGHTS, &listener, sizeof(listener));
+  int e = errno;
+  close(listener);
+  if (sent != 1) FailErrno("sending the seccomp listener to the sentry", e);
+}
+
 // FinishAndExec runs the steps after the start byte and execs; it never returns.
 [[noreturn]] void FinishAndExec(const ChildPlan& plan, const std::string& path) {
   const msg::Process& p = *plan.process;
@@ -666,16 +680,15 @@ void WaitForStart() {
   umask(p.has_umask ? p.umask : 0022);
   msg::Capabilities caps = p.has_capabilities ? p.capabilities : msg::Capabilities{};
   int last_cap = LastCap();
-  std::string err;
   // Without no_new_privileges the filter must go in while CAP_SYS_ADMIN is still held, i.e.
   // before the user and capabilities change (as runc does); the later calls pass the filter.
-  if (!p.no_new_privileges && !seccomp_filter::Install(spec, &err)) Fail(kUnknown, "loading seccomp filter: " + err);
+  if (!p.no_new_privileges) LoadSeccomp(spec);
   DropBoundingSet(caps.bounding, last_cap);
   SetUser(p);
   SetCapabilities(caps, last_cap);
   if (p.no_new_privileges) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) FailErrno("prctl(PR_SET_NO_NEW_PRIVS)", errno);
-    if (!seccomp_filter::Install(spec, &err)) Fail(kUnknown, "loading seccomp filter: " + err);
+    LoadSeccomp(spec);
   }
   std::vector<char*> argv = CStrings(p.args);
   std::vector<char*> envp = CStrings(p.env);

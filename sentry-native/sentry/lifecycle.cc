@@ -178,6 +178,9 @@ void Sentry::OnChannel(const std::string& cid, pid_t pid) {
       case setup_channel::kReady:
         OnReady(c, p);
         break;
+      case setup_channel::kListener:
+        if (!OnListener(c, p, fds.empty() ? unique_fd() : std::move(fds[0]))) return;
+        break;
       case setup_channel::kError: {
         int code = n > 1 ? static_cast<int>(static_cast<unsigned char>(buf[1])) : static_cast<int>(kUnknown);
         std::string text = n > 2 ? std::string(buf + 2, static_cast<size_t>(n - 2)) : "setup failed";
@@ -268,6 +271,24 @@ void Sentry::OnReady(Container* c, Proc* p) {
     return FailProc(c, p, Status(kInternal, "starting the exec'd process: " + sys::ErrnoText(errno)));
 }
 
+// OnListener watches the seccomp listener a process's filter made (platform unotify), which its
+// descendants share. A process whose listener did not arrive or cannot be watched is killed (its
+// trapped calls would fail with ENOSYS instead of being decided); false then.
+bool Sentry::OnListener(Container* c, Proc* p, unique_fd listener) {
+  Status failed;
+  if (!listener) {
+    failed = Status(kInternal, "the seccomp listener did not arrive with its message");
+  } else {
+    auto watched = notifier_.Watch(c->id, std::move(listener));
+    if (watched.ok()) return true;
+    failed = Status(kInternal, "watching the seccomp listener: " + sys::ErrnoText(watched.error()));
+  }
+  logging::Error("container %s: process %d: %s", c->id.c_str(), p->pid, failed.message.c_str());
+  if (!p->exited && children_.count(p->pid)) kill(p->pid, SIGKILL);  // past the start byte: it would exec
+  FailProc(c, p, failed);
+  return false;
+}
+
 void Sentry::OnSetupError(Container* c, Proc* p, const Status& status) {
   logging::Info("container %s: process %d failed: %s", c->id.c_str(), p->pid, status.message.c_str());
   FailProc(c, p, status);
@@ -319,6 +340,7 @@ void Sentry::FailProc(Container* c, Proc* p, const Status& status) {
   if (!p->exited && p->phase == Proc::Phase::kSetup && children_.count(p->pid)) kill(p->pid, SIGKILL);
   if (p->is_init && (p->phase == Proc::Phase::kSetup || p->phase == Proc::Phase::kCreated)) {
     if (!c->destroying) {
+      notifier_.Forget(c->id);
       containers_.erase(c->id);
       return;
     }

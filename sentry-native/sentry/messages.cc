@@ -206,6 +206,7 @@ bool DecodeSeccomp(std::string_view data, Seccomp* out) {
       case 6: out->strace = r.ReadBool(); break;
       case 7: out->strace_syscalls.push_back(r.ReadString()); break;
       case 8: out->strace_log_size = U32(r); break;
+      case 9: out->platform = U32(r); break;
       default: r.Skip();
     }
   }

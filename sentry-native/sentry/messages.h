@@ -125,6 +125,9 @@ struct Trap {
   uint32_t errno_value = 0;
 };
 
+// Trap platforms, as Seccomp.Platform: how the filter hands a trapped call to the sentry.
+enum TrapPlatform : uint32_t { kPlatformPtrace = 0, kPlatformUnotify = 1 };
+
 // Seccomp is control.proto Seccomp.
 struct Seccomp {
   uint32_t default_action = 0;
@@ -135,6 +138,7 @@ struct Seccomp {
   bool strace = false;
   std::vector<std::string> strace_syscalls;  // empty = all
   uint32_t strace_log_size = 0;              // 0 = the default
+  uint32_t platform = kPlatformPtrace;       // TrapPlatform
 };
 
 // ContainerSpec is control.proto ContainerSpec; has_seccomp tells an absent Seccomp message.

@@ -111,6 +111,14 @@ void Sentry::CreateContainer(uint32_t stream, const std::string& payload) {
                                                                        ": strace-syscalls: unknown syscall \"" + name + "\""));
   }
 
+  const msg::Seccomp& sc = req.spec.seccomp;
+  if (sc.platform != msg::kPlatformPtrace && sc.platform != msg::kPlatformUnotify)
+    return control_->ReplyError(stream, Status(kInvalidArgument, "creating container " + id + ": unknown platform " +
+                                                                     std::to_string(sc.platform)));
+  if (sc.platform == msg::kPlatformUnotify && !unotify_unavailable_.empty())
+    return control_->ReplyError(stream, Status(kFailedPrecondition, "creating container " + id + ": platform unotify: " +
+                                                                        unotify_unavailable_ + " (platform ptrace works here)"));
+
   auto c = std::make_unique<Container>();
   c->id = id;
   for (const msg::Trap& t : req.spec.seccomp.traps) c->traps[t.name] = t;

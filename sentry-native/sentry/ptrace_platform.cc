@@ -3,9 +3,7 @@
 #include "ptrace_platform.h"
 
 #include <errno.h>
-#include <seccomp.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
@@ -144,9 +142,7 @@ void Tracer::OnSeccomp(Task& t) {
     return;
   }
   long nr = static_cast<long>(info.seccomp.nr);
-  char* resolved = seccomp_syscall_resolve_num_arch(info.arch, static_cast<int>(nr));
-  std::string name = resolved ? resolved : "";
-  free(resolved);
+  std::string name = seccomp_filter::SyscallName(info.arch, nr);
   const strace::Settings* st = hooks_.strace ? hooks_.strace(t) : nullptr;
   bool follow = st && st->Follows(name);
   std::string call;

@@ -14,12 +14,7 @@
 #include "process_table.h"
 #include "result.h"
 #include "strace.h"
-
-// TrapVerdict is the decision on one trapped syscall.
-struct TrapVerdict {
-  bool allow = false;
-  int error = 0;  // errno returned by a denied call
-};
+#include "traps.h"
 
 // Tracer drives every traced task from the waitpid statuses the event loop collects.
 class Tracer {
@@ -33,8 +28,8 @@ class Tracer {
     std::function<void(Task&)> on_new_task;
     // on_exec is called after a task exec'd.
     std::function<void(Task&)> on_exec;
-    // decide judges a trapped syscall (name "" when this libseccomp does not know the number).
-    std::function<TrapVerdict(const Task&, const std::string& syscall, long nr)> decide;
+    // decide judges a trapped syscall (the unotify platform asks the same function).
+    TrapDecider decide;
     // strace gives the task's container's strace settings (nullptr when strace is off).
     std::function<const strace::Settings*(const Task&)> strace;
   };

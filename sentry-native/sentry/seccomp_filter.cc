@@ -2,6 +2,7 @@
 #include "seccomp_filter.h"
 
 #include <seccomp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <set>
@@ -90,12 +91,24 @@ bool ResolveStrace(const msg::Seccomp& sc, StraceSet* out, std::string* err) {
 
 }  // namespace
 
-bool Install(const msg::ContainerSpec& spec, std::string* err) {
+bool TrapsNotify(const msg::Seccomp& sc) { return sc.platform == msg::kPlatformUnotify && !sc.strace; }
+
+std::string SyscallName(uint32_t arch, long nr) {
+  char* resolved = seccomp_syscall_resolve_num_arch(arch, static_cast<int>(nr));
+  std::string name = resolved ? resolved : "";
+  free(resolved);
+  return name;
+}
+
+bool Install(const msg::ContainerSpec& spec, int* listener, std::string* err) {
+  *listener = -1;
   const msg::Seccomp& sc = spec.seccomp;
   if (!spec.has_seccomp && sc.traps.empty() && !sc.strace) return true;
   StraceSet strace;
   if (!ResolveStrace(sc, &strace, err)) return false;
   const uint32_t trace_act = SCMP_ACT_TRACE(kStraceData);
+  const bool notify = TrapsNotify(sc);
+  const uint32_t trap_act = notify ? SCMP_ACT_NOTIFY : SCMP_ACT_TRACE(kTrapData);
   uint32_t default_action = spec.has_seccomp ? sc.default_action : SCMP_ACT_ALLOW;
   // A Seccomp message that carries only traps (no OCI profile) leaves default_action at its
   // proto3 zero, which is SCMP_ACT_KILL_THREAD: a filter killing every call is never meant.
@@ -164,9 +177,9 @@ bool Install(const msg::ContainerSpec& spec, std::string* err) {
       }
     }
   }
-  if (filter_default != static_cast<uint32_t>(SCMP_ACT_TRACE(kTrapData))) {
+  if (filter_default != trap_act) {
     for (int nr : trapped) {
-      rc = seccomp_rule_add(ctx, SCMP_ACT_TRACE(kTrapData), nr, 0);
+      rc = seccomp_rule_add(ctx, trap_act, nr, 0);
       if (rc < 0) {
         char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
         *err = std::string("adding trap for syscall ") + (name ? name : std::to_string(nr).c_str()) + ": " + RcText(rc);
@@ -175,10 +188,20 @@ bool Install(const msg::ContainerSpec& spec, std::string* err) {
       }
     }
   }
+  // With a notify rule libseccomp loads the filter with SECCOMP_FILTER_FLAG_NEW_LISTENER (no
+  // TSYNC: the child is single-threaded) and keeps the listener fd for seccomp_notify_fd.
   rc = seccomp_load(ctx);
   if (rc < 0) {
     *err = RcText(rc);
     return false;
+  }
+  if (notify && !trapped.empty()) {
+    rc = seccomp_notify_fd(ctx);
+    if (rc < 0) {
+      *err = "the filter's notification listener: " + RcText(rc);
+      return false;
+    }
+    *listener = rc;
   }
   return true;
 }

@@ -41,7 +41,11 @@ Sentry::Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld)
                              Container* c = ContainerOfTask(t);
                              return c && c->strace.on ? &c->strace : nullptr;
                            },
-                       }) {}
+                       }),
+      notifier_(&loop_, &table_, Notifier::Hooks{
+                                     [this](const Task& t, const std::string& name, long nr) { return DecideTrap(t, name, nr); },
+                                 }),
+      unotify_unavailable_(Notifier::Unavailable()) {}
 
 int Sentry::Run() {
   auto init = loop_.Init();
@@ -66,6 +70,8 @@ int Sentry::Run() {
     return 1;
   }
   logging::Info("sandbox %s: serving", sandbox_id_.c_str());
+  if (unotify_unavailable_.empty()) logging::Debug("platform unotify: available");
+  else logging::Debug("platform unotify: unavailable: %s", unotify_unavailable_.c_str());
   while (!stop_) {
     int timeout = -1;
     if (exit_deadline_) {
@@ -277,6 +283,7 @@ void Sentry::CheckDestroys() {
   for (const std::string& id : done) {
     Container* c = FindContainer(id);
     for (auto& kv : c->procs) CloseChannel(kv.second.get());
+    notifier_.Forget(id);  // every task that could use its listeners is gone
     std::vector<uint32_t> waiters = std::move(c->destroy_waiters);
     for (uint32_t stream : c->pause_waiters) control_->Reply(stream, "");  // nothing left to run
     containers_.erase(id);  // removes its cgroups too, before the answer

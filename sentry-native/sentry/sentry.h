@@ -1,6 +1,7 @@
 // Sentry: the sandbox's control plane. Serves the control API, forks and sets up container
-// processes, traces them (ptrace platform), keeps the process table, and answers Waits. One
-// thread, one event loop; nothing ever blocks on a child.
+// processes, traces them (ptrace platform; trapped calls through ptrace stops or, on the unotify
+// platform, seccomp user notifications), keeps the process table, and answers Waits. One thread,
+// one event loop; nothing ever blocks on a child.
 #pragma once
 
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include "ptrace_platform.h"
 #include "status.h"
 #include "unique_fd.h"
+#include "unotify_platform.h"
 
 // Sentry owns every container of one sandbox.
 class Sentry {
@@ -59,6 +61,7 @@ class Sentry {
   void OnHandoff(Container* c, Proc* p, pid_t init);
   void DrainHandoffs();
   void OnReady(Container* c, Proc* p);
+  bool OnListener(Container* c, Proc* p, unique_fd listener);
   void OnSetupError(Container* c, Proc* p, const Status& status);
   void OnChannelEof(Container* c, Proc* p);
   void CloseChannel(Proc* p);
@@ -88,6 +91,8 @@ class Sentry {
   unique_fd sigchld_;
   ProcessTable table_;
   Tracer tracer_;
+  Notifier notifier_;                // the listeners of the unotify platform
+  std::string unotify_unavailable_;  // why this kernel cannot run platform unotify ("" = it can)
   Cgroups cgroups_;  // before containers_: each Container's CgroupHold points here
   std::map<std::string, std::unique_ptr<Container>> containers_;
   bool sandbox_root_forked_ = false;  // the sandbox's PID 1 exists (or existed): later inits are not

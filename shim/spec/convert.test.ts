@@ -103,3 +103,9 @@ t.test('the sandbox strace flags reach the seccomp message', async (t) => {
   t.same(on.seccomp!.straceSyscalls, ['openat']);
   t.equal(on.seccomp!.straceLogSize, 16);
 });
+
+t.test('the sandbox platform flag reaches the seccomp message', async (t) => {
+  t.equal(convertSpec({}, '/r', 'w').seccomp!.platform, 0, 'ptrace without the flag');
+  const unotify = convertSpec({}, '/r', 'w', 'sandbox', { strace: false, straceSyscalls: [], straceLogSize: 64, platform: 'unotify' });
+  t.equal(unotify.seccomp!.platform, 1);
+});

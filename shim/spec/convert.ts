@@ -5,7 +5,7 @@ import { cgroupMountPoints } from '../cgroupfs';
 import { invalidArgument } from '../errors';
 import type { runsc_ts } from '../gen/protos';
 import type { OciMount, OciProcess, OciSpec } from './oci';
-import { buildSeccomp, NO_STRACE, type StraceSettings } from './seccomp';
+import { buildSeccomp, NO_STRACE, type FilterSettings } from './seccomp';
 
 type IProcess = runsc_ts.sentry.v1.IProcess;
 type IContainerSpec = runsc_ts.sentry.v1.IContainerSpec;
@@ -247,14 +247,14 @@ const deviceTypes: Record<string, number> = { c: 99, u: 99, b: 98, p: 112 };
  * convertSpec turns a container's OCI spec (rootfs already prepared at rootfs) into a
  * ContainerSpec. network is the sandbox's network flag: "sandbox" keeps the spec's network
  * namespace, "none" gives a new empty one whatever the spec says, "host" drops it. strace is the
- * sandbox's strace flags, for the seccomp filter.
+ * sandbox's strace and platform flags, for the seccomp filter.
  */
 export function convertSpec(
   spec: OciSpec,
   rootfs: string,
   where: string,
   network: 'sandbox' | 'none' | 'host' = 'sandbox',
-  strace: StraceSettings = NO_STRACE,
+  strace: FilterSettings = NO_STRACE,
 ): IContainerSpec {
   const linux = spec.linux ?? {};
   if ((linux.namespaces ?? []).some((n) => n.type === 'user') || (linux.uidMappings ?? []).length > 0) {

@@ -1,6 +1,6 @@
 // Tests of the seccomp merge: the OCI profile stays as strong as it is; traps only where it allows.
 import t from 'tap';
-import { ACT, buildSeccomp, CLONE_NAMESPACE_FLAGS, SANDBOX_TRAPS } from './seccomp';
+import { ACT, buildSeccomp, CLONE_NAMESPACE_FLAGS, NO_STRACE, PLATFORM, SANDBOX_TRAPS } from './seccomp';
 
 t.test('no profile: allow by default, every sandbox trap added', async (t) => {
   const s = buildSeccomp(undefined, 'w');
@@ -73,4 +73,15 @@ t.test('strace settings are carried to the sentry, profile untouched', async (t)
   t.equal(on.defaultAction, plain.defaultAction);
   const all = buildSeccomp(undefined, 'w', { strace: true, straceSyscalls: [], straceLogSize: 64 });
   t.same([all.strace, all.straceSyscalls, all.straceLogSize], [true, [], 64]);
+});
+
+t.test('the platform is carried to the sentry; the traps are the same on both', async (t) => {
+  t.same(PLATFORM, { ptrace: 0, unotify: 1 }, 'control.proto Seccomp.Platform values');
+  const plain = buildSeccomp(undefined, 'w');
+  t.equal(plain.platform, PLATFORM.ptrace, 'absent = ptrace');
+  t.equal(buildSeccomp(undefined, 'w', { ...NO_STRACE, platform: 'ptrace' }).platform, PLATFORM.ptrace);
+  const unotify = buildSeccomp(undefined, 'w', { ...NO_STRACE, platform: 'unotify' });
+  t.equal(unotify.platform, PLATFORM.unotify);
+  t.same(unotify.traps, plain.traps, 'the same trapped set and decisions');
+  t.same(unotify.rules, plain.rules);
 });

@@ -103,11 +103,23 @@ export interface StraceSettings {
 /** NO_STRACE is strace off. */
 export const NO_STRACE: StraceSettings = { strace: false, straceSyscalls: [], straceLogSize: 64 };
 
+/** Platform is how the trapped calls reach the sentry (the `platform` flag). */
+export type Platform = 'ptrace' | 'unotify';
+
+/** FilterSettings is what the sandbox's flags ask of the filter: strace, and the platform (absent = ptrace). */
+export interface FilterSettings extends StraceSettings {
+  platform?: Platform;
+}
+
+/** PLATFORM holds the values of control.proto Seccomp.Platform. */
+export const PLATFORM: Record<Platform, number> = { ptrace: 0, unotify: 1 };
+
 /**
  * buildSeccomp merges the OCI profile (absent = allow all) with the sandbox traps, and carries
- * the strace settings (the sentry turns the calls the result allows into traced ones).
+ * the strace settings (the sentry turns the calls the result allows into traced ones) and the
+ * platform (the sentry makes the traps SCMP_ACT_TRACE or SCMP_ACT_NOTIFY).
  */
-export function buildSeccomp(profile: OciSeccomp | undefined, where: string, strace: StraceSettings = NO_STRACE): ISeccomp {
+export function buildSeccomp(profile: OciSeccomp | undefined, where: string, strace: FilterSettings = NO_STRACE): ISeccomp {
   const defaultAction = profile ? action(profile.defaultAction, profile.defaultErrnoRet, where) : ACT.ALLOW;
   if (profile?.listenerPath) throw invalidArgument(`${where}: seccomp: listenerPath is not supported`);
   const rules = (profile?.syscalls ?? []).map((r) => ({
@@ -155,5 +167,6 @@ export function buildSeccomp(profile: OciSeccomp | undefined, where: string, str
     strace: strace.strace,
     straceSyscalls: strace.strace ? [...strace.straceSyscalls] : [],
     straceLogSize: strace.strace ? strace.straceLogSize : 0,
+    platform: PLATFORM[strace.platform ?? 'ptrace'],
   };
 }

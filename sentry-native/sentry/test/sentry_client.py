@@ -17,6 +17,9 @@ MS_PRIVATE, MS_SLAVE = 1 << 18, 1 << 19
 
 SCMP_ACT_ALLOW = 0x7FFF0000
 
+# Seccomp.Platform: how the filter hands a trapped call to the sentry.
+PLATFORM_PTRACE, PLATFORM_UNOTIFY = 0, 1
+
 
 def SCMP_ACT_ERRNO(e):
     return 0x00050000 | (e & 0xFFFF)
@@ -133,7 +136,7 @@ def trap_msg(name, decision=0, errno_value=0):
 
 
 def seccomp_msg(default_action=SCMP_ACT_ALLOW, architectures=("x86_64",), rules=(), traps=(), log_traps=False,
-                strace=False, strace_syscalls=(), strace_log_size=0):
+                strace=False, strace_syscalls=(), strace_log_size=0, platform=PLATFORM_PTRACE):
     b = f_varint(1, default_action)
     b += b"".join(f_bytes(2, a) for a in architectures)
     for names, action in rules:
@@ -144,6 +147,7 @@ def seccomp_msg(default_action=SCMP_ACT_ALLOW, architectures=("x86_64",), rules=
     b += f_varint(6, strace)
     b += b"".join(f_bytes(7, n) for n in strace_syscalls)
     b += f_varint(8, strace_log_size)
+    b += f_varint(9, platform)
     return b
 
 

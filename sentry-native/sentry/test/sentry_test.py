@@ -2,7 +2,10 @@
 # Behaviour tests of runsc-ts-sentry on its own (run as root): spawns the sentry, builds a busybox
 # rootfs in a temp dir, and drives the control API through sentry_client. Cleans up after itself.
 #   python3 sentry-native/sentry/test/sentry_test.py [--binary PATH] [-k NAME_SUBSTRING] [-v]
+# Tests of trapped calls run once per platform (name[ptrace], name[unotify]). --measure RUNS only
+# measures what a trapped call costs on each platform (median of RUNS runs; no assertion).
 import argparse
+import functools
 import os
 import re
 import select
@@ -16,8 +19,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sentry_client import (MS_BIND, MS_RDONLY, MS_REC, RpcError, Sentry, default_mounts, mount_msg,  # noqa: E402
-                           process_msg, seccomp_msg, spec_msg, stdio_msg, trap_msg)
+from sentry_client import (MS_BIND, MS_RDONLY, MS_REC, PLATFORM_PTRACE, PLATFORM_UNOTIFY, RpcError, Sentry,  # noqa: E402
+                           default_mounts, mount_msg, process_msg, seccomp_msg, spec_msg, stdio_msg, trap_msg)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_BINARY = os.path.join(HERE, "..", "..", "build", "Release", "runsc-ts-sentry")
@@ -204,6 +207,16 @@ class Env:
         self.sentry.close()
 
 
+# The platforms a trapped call can reach the sentry by.
+PLATFORMS = (("ptrace", PLATFORM_PTRACE), ("unotify", PLATFORM_UNOTIFY))
+
+
+def on_both_platforms(fn):
+    """Marks a test that takes platform=: it runs once per platform, as fn[ptrace] and fn[unotify]."""
+    fn.per_platform = True
+    return fn
+
+
 # ---- tests ----
 
 def test_exit_code(env):
@@ -263,17 +276,19 @@ def test_mount_allowed_without_trap(env):
     expect(status == 0 and b"mounted" in out, "control case: status %d out %r err %r" % (status, out, err))
 
 
-def test_trapped_mount_denied_eperm(env):
-    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=[trap_msg("mount", 0, 1)]))
+@on_both_platforms
+def test_trapped_mount_denied_eperm(env, platform):
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=[trap_msg("mount", 0, 1)], platform=platform))
     status, out, err = env.run(["sh", "-c", "mount -t tmpfs x /mnt; echo rc=$?"], stderr=True, spec=spec, caps=ALL_CAPS)
     expect(b"rc=255" in out or b"rc=1" in out, "mount failed: out %r err %r" % (out, err))
     expect(b"ermission denied" in err or b"not permitted" in err, "EPERM text in %r" % err)
 
 
-def test_trapped_allow_and_errno(env):
+@on_both_platforms
+def test_trapped_allow_and_errno(env, platform):
     # ALLOW lets the call run; DENY with another errno fails with that errno (EACCES = 13).
     spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=[trap_msg("mount", 1, 0), trap_msg("umount2", 0, 13)],
-                                                    log_traps=True))
+                                                    log_traps=True, platform=platform))
     status, out, err = env.run(["sh", "-c", "mount -t tmpfs x /mnt && echo mounted; umount /mnt; echo rc=$?"],
                                stderr=True, spec=spec, caps=ALL_CAPS)
     expect(b"mounted" in out, "allowed mount ran: out %r err %r" % (out, err))
@@ -324,9 +339,11 @@ def test_strace_log_size_truncates(env):
     expect(any('write(1, "abcd"..., 17) = 17' in l for l in lines), "cut at 4 bytes: %r" % lines)
 
 
-def test_strace_trapped_call_keeps_its_decision(env):
+@on_both_platforms
+def test_strace_trapped_call_keeps_its_decision(env, platform):
+    # Under strace the traps stay on the ptrace path whatever the platform: logged like every call.
     status, out, lines = _strace_run(env, ["sh", "-c", "mount -t tmpfs x /mnt; echo rc=$?"],
-                                     traps=[trap_msg("mount", 0, 1)])
+                                     traps=[trap_msg("mount", 0, 1)], platform=platform)
     expect(b"rc=" in out and b"rc=0" not in out, "mount still denied: %r" % out)
     expect(any(" X mount(" in l and "= -1 EPERM" in l and "trapped: denied" in l for l in lines),
            "the denied mount is logged with EPERM: %r" % [l for l in lines if "mount" in l])
@@ -798,9 +815,11 @@ def test_rlimits_umask_oom(env):
     expect(out.split() == [b"123", b"456", b"0027", b"500"], "limits/umask/oom: %r" % out)
 
 
-def test_traps_only_seccomp_message(env):
+@on_both_platforms
+def test_traps_only_seccomp_message(env, platform):
     # A Seccomp message with only traps (default_action left 0) is default-allow + traps.
-    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(default_action=0, architectures=(), traps=[trap_msg("mount", 0, 1)]))
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(default_action=0, architectures=(), traps=[trap_msg("mount", 0, 1)],
+                                                    platform=platform))
     _, out, err = env.run(["sh", "-c", "echo alive; mount -t tmpfs x /mnt 2>&1; echo rc=$?"], spec=spec, caps=ALL_CAPS)
     expect(b"alive" in out and b"rc=0" not in out, "traps only: %r" % out)
 
@@ -1403,6 +1422,242 @@ def test_pause_holds_a_spawner(env):
         env.sentry.destroy(cid)
 
 
+# ---- trapped calls: both platforms, and what is particular to unotify ----
+
+def _trap_spec(env, platform, traps, namespaces=(), **seccomp):
+    return spec_msg(env.rootfs, namespaces=namespaces, seccomp=seccomp_msg(traps=traps, platform=platform, **seccomp))
+
+
+def _trap_lines(env, start):
+    with open(env.log_path, "rb") as f:
+        return [l for l in f.read()[start:].decode("utf-8", "replace").splitlines() if "trap: container" in l]
+
+
+def _log_size(env):
+    return os.path.getsize(env.log_path)
+
+
+@on_both_platforms
+def test_trap_decided_for_the_calling_task(env, platform):
+    # The decision names the caller by its host pid, in the sandbox's PID namespace and in a
+    # container's own nested one (a notification names the task in the listener's namespace).
+    for namespaces in ([], [("pid", "")]):
+        cid = env.name("trappid")
+        start = _log_size(env)
+        r, w = os.pipe()
+        try:
+            pid, _ = env.sentry.create(cid, _trap_spec(env, platform, [trap_msg("mount", 0, 1)], namespaces, log_traps=True),
+                                       process_msg(["mount", "-t", "tmpfs", "x", "/mnt"], caps=ALL_CAPS,
+                                                   stdio=stdio_msg(stderr=True)), [w])
+        finally:
+            os.close(w)
+        stream = env.sentry.wait_send(cid, pid)
+        env.sentry.start(cid)
+        err = read_all(r)
+        os.close(r)
+        status = env.sentry.result(stream).get(1, [0])[0]
+        env.sentry.destroy(cid)
+        expect(status != 0 and (b"ermission denied" in err or b"not permitted" in err),
+               "mount denied (namespaces %r): status %d err %r" % (namespaces, status, err))
+        lines = _trap_lines(env, start)
+        expect(any("container %s pid %d syscall mount " % (cid, pid) in l and l.endswith("denied") for l in lines),
+               "decided for host pid %d of %s: %r" % (pid, cid, lines))
+
+
+@on_both_platforms
+def test_trapped_in_children_and_exec(env, platform):
+    # Children inherit the filter (and its listener); an exec'd process gets its own.
+    cid = env.name("trapkids")
+    spec = _trap_spec(env, platform, [trap_msg("mount", 0, 1)])
+    r, w = os.pipe()
+    try:
+        pid, _ = env.sentry.create(cid, spec, process_msg(
+            ["sh", "-c", "(mount -t tmpfs x /mnt 2>&1; echo sub=$?); sh -c 'mount -t tmpfs x /mnt 2>&1; echo grandchild=$?'; "
+             "echo done; sleep %s" % MARKER], caps=ALL_CAPS, stdio=stdio_msg(stdout=True)), [w])
+    finally:
+        os.close(w)
+    try:
+        env.sentry.start(cid)
+        out = read_until(r, b"done").decode()
+        expect("sub=" in out and "sub=0" not in out and "grandchild=" in out and "grandchild=0" not in out,
+               "denied in a subshell and a grandchild: %r" % out)
+        for i in range(3):  # several execs: each loads its own filter and listener
+            r2, w2 = os.pipe()
+            try:
+                epid, _ = env.sentry.exec(cid, "m%d" % i, process_msg(["sh", "-c", "(mount -t tmpfs x /mnt 2>&1); echo rc=$?"],
+                                                                      caps=ALL_CAPS, stdio=stdio_msg(stdout=True)), [w2])
+            finally:
+                os.close(w2)
+            text = read_all(r2).decode()
+            os.close(r2)
+            expect(env.sentry.wait(cid, epid) == 0 and "rc=" in text and "rc=0" not in text, "exec %d denied: %r" % (i, text))
+    finally:
+        os.close(r)
+        env.sentry.destroy(cid)
+
+
+def _probe_with_unshare_trapped(env, cid, platform, args, stderr=False):
+    r, w = os.pipe()
+    try:
+        pid, _ = env.sentry.create(cid, _trap_spec(env, platform, [trap_msg("unshare", 0, 1)]),
+                                   process_msg(["probe"] + args, stdio=stdio_msg(stdout=True, stderr=stderr)),
+                                   [w, w] if stderr else [w])
+    finally:
+        os.close(w)
+    stream = env.sentry.wait_send(cid, pid)
+    env.sentry.start(cid)
+    return pid, stream, r
+
+
+@on_both_platforms
+def test_trapped_calls_interrupted_by_signals(env, platform):
+    # A signal interrupts a call waiting for its decision; the call is restarted and decided anew
+    # (unotify: the first notification's answer meets ENOENT). Every call still ends in EPERM.
+    cid = env.name("trapsig")
+    pid, stream, r = _probe_with_unshare_trapped(env, cid, platform, ["trapsignals", "20000"])
+    out = read_all(r, timeout=60).decode()
+    os.close(r)
+    status = env.sentry.result(stream, timeout=60).get(1, [0])[0]
+    env.sentry.destroy(cid)
+    m = re.search(r"calls (\d+) eperm (\d+) other (\d+) signals (\d+)", out)
+    expect(status == 0 and m, "probe ran: status %d out %r" % (status, out))
+    expect(m.group(2) == "20000" and m.group(3) == "0", "every call denied with EPERM: %r" % out)
+    expect(int(m.group(4)) > 100, "signals arrived meanwhile: %r" % out)
+
+
+@on_both_platforms
+def test_pause_holds_tasks_that_trap(env, platform):
+    # Processes looping on a trapped call are held by Pause (the wait for a decision is
+    # interruptible) and go on after Resume with the same decision.
+    cid = env.name("traploop")
+    pid, stream, r = _probe_with_unshare_trapped(env, cid, platform, ["traploop"], stderr=True)
+    last = [0]
+
+    def advancing(timeout=0.5):
+        out = read_until(r, b"\xff", timeout=timeout).decode()
+        expect("bad" not in out, "a trapped call gave something else than EPERM: %r" % out)
+        values = [int(x) for x in re.findall(r"n (\d+)", out)]
+        before = last[0]
+        if values:
+            last[0] = values[-1]
+        return last[0] > before
+
+    try:
+        expect(eventually(advancing), "the loop runs")
+        for _ in range(3):
+            env.sentry.pause(cid)
+            read_until(r, b"\xff", timeout=0.1)  # what was written before the pause
+            expect(not advancing(0.3), "held while paused")
+            procs = env.sentry.processes(cid)
+            states = [st for p in procs for st in task_states(p["pid"])]
+            expect(len(procs) == 2 and all(st == "t" for st in states), "both processes held: %r %r" % (procs, states))
+            env.sentry.resume(cid)
+            expect(eventually(advancing, timeout=5), "runs again after resume")
+        expect(not env.sentry.has_result(stream), "still running")
+    finally:
+        env.sentry.destroy(cid)
+        os.close(r)
+
+
+def _sentry_fds(env):
+    fd_dir = "/proc/%d/fd" % env.sentry.proc.pid
+    out = []
+    for f in os.listdir(fd_dir):
+        try:
+            out.append(os.readlink(os.path.join(fd_dir, f)))
+        except OSError:
+            pass
+    return out
+
+
+def test_unotify_listeners_are_closed(env):
+    # One listener per filter load (the init, each exec); each is closed once no task uses it,
+    # and all of a container's at its destroy.
+    def listeners():
+        return len([l for l in _sentry_fds(env) if "seccomp" in l])
+    before = listeners()
+    cid = env.name("listeners")
+    pid, _ = env.sentry.create(cid, _trap_spec(env, PLATFORM_UNOTIFY, [trap_msg("mount", 0, 1)]),
+                               process_msg(["sleep", MARKER]))
+    env.sentry.start(cid)
+    expect(listeners() == before + 1, "the init's listener: %r" % _sentry_fds(env))
+    bg, _ = env.sentry.exec(cid, "bg", process_msg(["sleep", MARKER]))
+    expect(listeners() == before + 2, "and the exec's: %r" % _sentry_fds(env))
+    short, _ = env.sentry.exec(cid, "short", process_msg(["true"]))
+    expect(env.sentry.wait(cid, short) == 0, "short exec ran")
+    expect(eventually(lambda: listeners() == before + 2), "the ended exec's listener is closed: %r" % _sentry_fds(env))
+    env.sentry.destroy(cid)
+    expect(listeners() == before, "none left after destroy: %r" % _sentry_fds(env))
+    # Without traps, or under strace (traps stay on ptrace), there is no listener at all.
+    for seccomp in (seccomp_msg(platform=PLATFORM_UNOTIFY),
+                    seccomp_msg(traps=[trap_msg("mount", 0, 1)], strace=True, strace_syscalls=["mount"],
+                                platform=PLATFORM_UNOTIFY)):
+        cid = env.name("nolistener")
+        env.sentry.create(cid, spec_msg(env.rootfs, seccomp=seccomp), process_msg(["sleep", MARKER]))
+        env.sentry.start(cid)
+        expect(listeners() == before, "no listener: %r" % _sentry_fds(env))
+        env.sentry.destroy(cid)
+
+
+def test_unotify_a_container_cannot_stack_its_own_listener(env):
+    # One listener per filter chain: a process of a unotify container cannot load a filter with a
+    # listener of its own (EBUSY), so it cannot answer its own trapped calls. (A later filter's
+    # SECCOMP_RET_USER_NOTIF outranks SECCOMP_RET_TRACE: on the ptrace platform it could.)
+    cid = env.name("ownlistener")
+    pid, stream, r = _probe_with_unshare_trapped(env, cid, PLATFORM_UNOTIFY, ["ownlistener"])
+    out = read_all(r).decode()
+    os.close(r)
+    env.sentry.result(stream)
+    env.sentry.destroy(cid)
+    expect("listener EBUSY" in out and "unshare -1 EPERM" in out, "refused, and unshare still denied: %r" % out)
+
+
+def test_unknown_platform_rejected(env):
+    expect_error(lambda: env.sentry.create(env.name("plat"), spec_msg(env.rootfs, seccomp=seccomp_msg(platform=7)),
+                                           process_msg(["true"])), 3, "unknown platform 7")
+
+
+def measure_trap_cost(binary, rootfs, log_path, platform, calls, pin=True):
+    """Runs `probe trapbench calls` as the root container of a fresh sentry (no --debug) pinned,
+    like the probe, to CPU 0, as make bench pins it (a wake-up across CPUs costs more than the
+    trap); pin=False pins neither (the scheduler places both). platform None = nothing trapped
+    (unshare(0) runs natively). Returns ns per call of (getppid, unshare(0))."""
+    s = Sentry(binary, "measure", debug=False, log_path=log_path)
+    try:
+        if pin:
+            os.sched_setaffinity(s.proc.pid, {0})
+        traps = [] if platform is None else [trap_msg("unshare", 0, 1)]
+        seccomp = seccomp_msg(traps=traps, platform=PLATFORM_PTRACE if platform is None else platform)
+        r, w = os.pipe()
+        try:
+            pid, _ = s.create("m", spec_msg(rootfs, seccomp=seccomp),
+                              process_msg(["probe", "trapbench", str(calls)] + ([] if pin else ["free"]),
+                                          stdio=stdio_msg(stdout=True)), [w])
+        finally:
+            os.close(w)
+        s.start("m")
+        out = read_all(r, timeout=300).decode()
+        os.close(r)
+        expect(s.wait("m", pid, timeout=300) == 0, "trapbench exits 0: %r" % out)
+        s.shutdown()
+        s.proc.wait(10)
+        values = dict(l.split() for l in out.splitlines() if len(l.split()) == 2)
+        return float(values["getppid"]), float(values["trapped"])
+    finally:
+        s.close()
+
+
+MEASURED = (("native", None), ("ptrace", PLATFORM_PTRACE), ("unotify", PLATFORM_UNOTIFY))
+
+
+def test_trapped_call_cost(env):
+    # A measurement, not an assertion: what one trapped unshare(0) costs on each platform.
+    costs = {name: measure_trap_cost(env.binary, env.rootfs, env.log_path, platform, 20000)[1]
+             for name, platform in MEASURED}
+    print("     trapped unshare(0), ns/call (20000 calls, sentry and probe on CPU 0): %s" %
+          ", ".join("%s %.0f" % (name, costs[name]) for name, _ in MEASURED))
+
+
 def test_zz_sentry_holds_no_stray_fds(env):
     # Run last: everything but the pause container is gone; the sentry must hold only its own
     # fds (stdio, control socket, epoll, signalfd) and the pause container's two namespaces.
@@ -1412,7 +1667,18 @@ def test_zz_sentry_holds_no_stray_fds(env):
     expect(len(links) <= 5 and not pipes, "sentry fds above 2: %r" % links)
 
 
-TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+def expand_platforms(tests):
+    """(name, function) for every test; one per platform for those marked on_both_platforms."""
+    out = []
+    for fn in tests:
+        if getattr(fn, "per_platform", False):
+            out += [("%s[%s]" % (fn.__name__, name), functools.partial(fn, platform=value)) for name, value in PLATFORMS]
+        else:
+            out.append((fn.__name__, fn))
+    return out
+
+
+TESTS = expand_platforms([v for k, v in list(globals().items()) if k.startswith("test_")])
 
 
 def leftovers(binary, tmp):
@@ -1429,26 +1695,32 @@ def main():
     ap.add_argument("--binary", default=DEFAULT_BINARY)
     ap.add_argument("-k", default="")
     ap.add_argument("-v", action="store_true", help="print the sentry log at the end")
+    ap.add_argument("--measure", type=int, default=0, metavar="RUNS",
+                    help="run no test: measure the trapped-call cost on each platform RUNS times and print the medians")
+    ap.add_argument("--calls", type=int, default=200000, help="trapped calls per --measure run")
+    ap.add_argument("--unpinned", action="store_true", help="--measure with neither the sentry nor the probe pinned")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     if os.geteuid() != 0:
         print("run as root")
         return 2
+    if args.measure:
+        return measure(binary, args.measure, args.calls, not args.unpinned)
     tmp = tempfile.mkdtemp(prefix="sentry-test-")
     failures = []
     env = None
     try:
         env = Env(binary, tmp)
-        for t in TESTS:
-            if args.k not in t.__name__:
+        for name, t in TESTS:
+            if args.k not in name:
                 continue
             start = time.time()
             try:
                 t(env)
-                print("ok   %-50s %.2fs" % (t.__name__, time.time() - start))
+                print("ok   %-50s %.2fs" % (name, time.time() - start))
             except Exception as e:  # noqa: BLE001
-                failures.append(t.__name__)
-                print("FAIL %-50s %s" % (t.__name__, e))
+                failures.append(name)
+                print("FAIL %-50s %s" % (name, e))
                 traceback.print_exc()
         env.sentry.shutdown()
         code = env.sentry.proc.wait(10)
@@ -1476,6 +1748,30 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d failure(s)%s" % (len(failures), (": " + ", ".join(failures)) if failures else ""))
     return 1 if failures else 0
+
+
+def measure(binary, runs, calls, pin):
+    """Prints ns per trapped unshare(0) on each platform (and natively), run by run, then the medians."""
+    tmp = tempfile.mkdtemp(prefix="sentry-test-")
+    try:
+        rootfs = make_rootfs(tmp)
+        log_path = os.path.join(tmp, "sentry.log")
+        results = {name: [] for name, _ in MEASURED}
+        getppid = []
+        for i in range(runs):  # interleaved, so drift hits every platform alike
+            row = []
+            for name, platform in MEASURED:
+                g, t = measure_trap_cost(binary, rootfs, log_path, platform, calls, pin)
+                getppid.append(g)
+                results[name].append(t)
+                row.append("%s %.0f" % (name, t))
+            print("run %d: unshare(0) ns/call: %s" % (i + 1, ", ".join(row)))
+        median = lambda xs: sorted(xs)[len(xs) // 2] if len(xs) % 2 else sum(sorted(xs)[len(xs) // 2 - 1:len(xs) // 2 + 1]) / 2
+        print("median of %d runs of %d calls (%s): getppid %.0f ns; unshare(0) %s" % (
+            runs, calls, "sentry and probe pinned to CPU 0" if pin else "nothing pinned", median(getppid), ", ".join("%s %.0f ns" % (name, median(results[name])) for name, _ in MEASURED)))
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
