@@ -44,9 +44,11 @@ build/.stamp: $(PROTOS) $(CRI_PROTO) $(TS_SRC) $(NATIVE_SRC) tsconfig.json Makef
 	cd sentry-native && ../node_modules/.bin/node-gyp rebuild $(NODE_GYP_FLAGS) --loglevel=warn
 	# install(1) replaces files instead of rewriting them: running shims and tests keep theirs.
 	install -m 755 sentry-native/build/Release/runsc-ts-sentry build/Release/
+	install -m 755 sentry-native/build/Release/runsc-ts-gofer build/Release/
 	install -m 644 sentry-native/build/Release/runsc_ts_native.node build/Release/
 	install -m 755 sentry-native/build/Release/containerd-shim-runsc-ts-v1 build/bin/
 	ln -sf ../Release/runsc-ts-sentry build/bin/runsc-ts-sentry
+	ln -sf ../Release/runsc-ts-gofer build/bin/runsc-ts-gofer
 	@touch $@
 
 # test runs the unit tests (tap) and the integration tests (a private containerd), then the totals.
@@ -71,13 +73,15 @@ install: build
 	cd $(DESTDIR)$(PREFIX)/lib/runsc-ts && npm ci --omit=dev --no-audit --no-fund --loglevel=error </dev/null
 	ln -sf ../lib/runsc-ts/bin/containerd-shim-runsc-ts-v1 $(DESTDIR)$(PREFIX)/bin/containerd-shim-runsc-ts-v1
 	ln -sf ../lib/runsc-ts/Release/runsc-ts-sentry $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry
+	ln -sf ../lib/runsc-ts/Release/runsc-ts-gofer $(DESTDIR)$(PREFIX)/bin/runsc-ts-gofer
 	install -d $(dir $(DESTDIR)$(CONTAINERD_CONFIG))
 	node build/js/shim/install/containerd-config.js add $(DESTDIR)$(CONTAINERD_CONFIG)
 	[ -f $(DESTDIR)/etc/containerd/runsc-ts.toml ] || install -m 644 deploy/runsc-ts.toml $(DESTDIR)/etc/containerd/runsc-ts.toml
 
 uninstall:
 	[ ! -f $(DESTDIR)$(CONTAINERD_CONFIG) ] || node build/js/shim/install/containerd-config.js remove $(DESTDIR)$(CONTAINERD_CONFIG)
-	rm -f $(DESTDIR)$(PREFIX)/bin/containerd-shim-runsc-ts-v1 $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry
+	rm -f $(DESTDIR)$(PREFIX)/bin/containerd-shim-runsc-ts-v1 $(DESTDIR)$(PREFIX)/bin/runsc-ts-sentry \
+	  $(DESTDIR)$(PREFIX)/bin/runsc-ts-gofer
 	rm -rf $(DESTDIR)$(PREFIX)/lib/runsc-ts
 	! cmp -s deploy/runsc-ts.toml $(DESTDIR)/etc/containerd/runsc-ts.toml || rm -f $(DESTDIR)/etc/containerd/runsc-ts.toml
 

@@ -1,4 +1,5 @@
-# node-gyp build of runsc-ts's native parts: the sentry, the shim launcher and the shim's addon.
+# node-gyp build of runsc-ts's native parts: the sentry, the gofer, the shim launcher and the
+# shim's addon.
 {
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
@@ -12,6 +13,16 @@
       "type": "executable",
       "sources": ["<!@(ls -1 sentry/*.cc common/*.cc 2>/dev/null)"],
       "libraries": ["-lseccomp"]
+    },
+    {
+      "target_name": "runsc-ts-gofer",
+      "type": "executable",
+      "sources": ["<!@(ls -1 gofer/*.cc common/*.cc)"],
+      "libraries": ["-lseccomp"],
+      # One gofer runs per container: a shared libstdc++'s relocated data costs each ~90 kB, and
+      # node-gyp's -rdynamic would export (and make every gofer page in) all of its symbols.
+      "ldflags": ["-static-libstdc++", "-static-libgcc"],
+      "ldflags!": ["-rdynamic"]
     },
     {
       "target_name": "containerd-shim-runsc-ts-v1",

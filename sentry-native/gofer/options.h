@@ -1,0 +1,36 @@
+// The gofer's command line: which /dev/fuse fds serve which host paths, and how.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace gofer {
+
+// Mode says who else may change the served files, which decides how long the kernel caches.
+enum class Mode { kExclusive, kShared };
+
+// Served is one --serve: an inherited, open /dev/fuse fd and the host path it serves.
+struct Served {
+  int fuse_fd = -1;
+  std::string host_path;
+};
+
+// Options is the parsed command line.
+struct Options {
+  std::string id;
+  Mode mode = Mode::kExclusive;
+  // passthrough_depth is init_out.max_stack_depth; 0 turns kernel passthrough off.
+  int passthrough_depth = 2;
+  int threads = 2;
+  int log_fd = -1;  // -1: stderr
+  bool debug = false;
+  std::vector<Served> served;
+};
+
+// kUsage is printed on a command-line error.
+extern const char kUsage[];
+
+// ParseOptions parses argv; on error it returns false and sets *err to a one-line reason.
+bool ParseOptions(int argc, char** argv, Options* out, std::string* err);
+
+}  // namespace gofer
