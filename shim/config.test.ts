@@ -57,3 +57,19 @@ t.test('the strace flags', async (t) => {
   t.throws(() => configFromToml({ 'strace-log-size': '64' }, 'f'), /strace-log-size must be a number/);
   t.throws(() => configFromToml({ strace: 'yes' }, 'f'), /strace must be true or false/);
 });
+
+t.test('file access and the root overlay', async (t) => {
+  t.equal(configFromToml({}, 'f').fileAccess, 'exclusive', 'a gofer serves files by default');
+  t.equal(configFromToml({ 'file-access': 'shared' }, 'f').fileAccess, 'shared');
+  t.equal(configFromToml({ 'file-access': 'direct' }, 'f').fileAccess, 'direct');
+  t.throws(() => configFromToml({ 'file-access': 'remote' }, 'f'), /file-access = "remote": must be one of exclusive, shared, direct/);
+  const o = configFromToml({ overlay: true, 'overlay-size': '64Mi' }, 'f');
+  t.equal(o.overlay, true);
+  t.equal(o.overlaySize, 64 << 20);
+  t.equal(configFromToml({ overlay: true }, 'f').overlaySize, 256 << 20, 'default size');
+  t.equal(configFromToml({ 'overlay-size': '2G' }, 'f').overlaySize, 2 * 2 ** 30);
+  t.equal(configFromToml({ 'overlay-size': 4194304 }, 'f').overlaySize, 4 << 20, 'plain bytes');
+  t.throws(() => configFromToml({ 'overlay-size': '12 parsecs' }, 'f'), /overlay-size must be a size of at least 1Mi/);
+  t.throws(() => configFromToml({ 'overlay-size': '512k' }, 'f'), /at least 1Mi/);
+  t.throws(() => configFromToml({ overlay: true, 'file-access': 'direct' }, 'f'), /overlay = true needs file-access exclusive or shared/);
+});

@@ -14,8 +14,17 @@ export interface SandboxConfig {
    * default: faster; Linux 5.5+). docs/SYSCALLS.md has the measurements.
    */
   platform: 'ptrace' | 'unotify';
-  /** fileAccess: how container files reach the sandbox (direct only until the gofer lands). */
-  fileAccess: 'direct';
+  /**
+   * fileAccess: how container files reach the sandbox. exclusive (default): a gofer serves the
+   * root and directory binds over FUSE with long caches (only this sandbox changes them);
+   * shared: the same with short caches (the host or other pods may change them); direct: the
+   * sandbox's set-up binds the host directories themselves, no gofer.
+   */
+  fileAccess: 'exclusive' | 'shared' | 'direct';
+  /** overlay: a memory-backed upper layer over the root, so writes never reach the host image. */
+  overlay: boolean;
+  /** overlaySize: the upper layer's size limit in bytes. */
+  overlaySize: number;
   /** network: sandbox = the spec's network namespace; none = a new empty one; host = the host's. */
   network: 'sandbox' | 'none' | 'host';
   /** debug: debug lines in the shim log and the sentry's log. */
@@ -35,7 +44,9 @@ export interface SandboxConfig {
 /** DEFAULT_CONFIG is the configuration without a config file. */
 export const DEFAULT_CONFIG: SandboxConfig = {
   platform: 'unotify',  // measured faster than ptrace (docs/SYSCALLS.md)
-  fileAccess: 'direct',
+  fileAccess: 'exclusive',
+  overlay: false,
+  overlaySize: 256 << 20,
   network: 'sandbox',
   debug: false,
   debugLog: '',
@@ -87,6 +98,16 @@ function syscallNames(file: string, key: string, v: Value): string[] {
   return names;
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, ki: 1 << 10, m: 1 << 20, mi: 1 << 20, g: 1 << 30, gi: 1 << 30 };
+
+/** byteSize reads a size: a number of bytes, or a string such as "256Mi" or "1G" (powers of 1024). */
+function byteSize(file: string, key: string, v: Value): number {
+  const m = /^(\d+)\s*([kmg]i?)?$/i.exec(String(v));
+  const n = m ? Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()] : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 << 20) throw invalidArgument(`${file}: ${key} must be a size of at least 1Mi, such as "256Mi" or "1Gi"`);
+  return n;
+}
+
 /** configFromToml validates the flags of a config file; unknown or unsupported flags are errors. */
 export function configFromToml(values: Record<string, Value>, file: string): SandboxConfig {
   const c: SandboxConfig = { ...DEFAULT_CONFIG };
@@ -96,7 +117,7 @@ export function configFromToml(values: Record<string, Value>, file: string): San
         c.platform = oneOf(file, key, v, ['ptrace', 'unotify'] as const, ['kvm', 'systrap']);
         break;
       case 'file-access':
-        c.fileAccess = oneOf(file, key, v, ['direct'] as const, ['exclusive', 'shared']);
+        c.fileAccess = oneOf(file, key, v, ['exclusive', 'shared', 'direct'] as const);
         break;
       case 'network':
         c.network = oneOf(file, key, v, ['sandbox', 'none', 'host'] as const);
@@ -121,12 +142,16 @@ export function configFromToml(values: Record<string, Value>, file: string): San
         c.straceLogSize = v;
         break;
       case 'overlay':
-        if (bool(file, key, v)) throw unimplemented(`${file}: ${key} = true is not supported yet`);
+        c.overlay = bool(file, key, v);
+        break;
+      case 'overlay-size':
+        c.overlaySize = byteSize(file, key, v);
         break;
       default:
         throw invalidArgument(`${file}: unknown flag "${key}"`);
     }
   }
+  if (c.overlay && c.fileAccess === 'direct') throw invalidArgument(`${file}: overlay = true needs file-access exclusive or shared (the overlay sits on the gofer's file system)`);
   return c;
 }
 

@@ -249,9 +249,18 @@ Worker::~Worker() {
 }
 
 void Worker::Loop() {
+  // The sandbox mounts the file system after the gofer starts; until then the device is attached
+  // to no connection and reads fail with EPERM (and poll gives only EPOLLERR): wait for the mount.
+  // If it never comes, the shim ends the gofer with its container.
+  useconds_t unmounted_wait = 100;
   for (;;) {
     ssize_t n = read(conn.fuse_fd, buf_, buf_size_);
     if (n < 0) {
+      if (errno == EPERM) {
+        usleep(unmounted_wait);
+        unmounted_wait = std::min<useconds_t>(unmounted_wait * 2, 20000);
+        continue;
+      }
       // ENOENT: the request was interrupted before we read it.
       if (errno == EINTR || errno == ENOENT || errno == EAGAIN) continue;
       if (errno == ENODEV) return;  // unmounted or aborted

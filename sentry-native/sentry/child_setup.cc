@@ -277,8 +277,50 @@ void SetupNetwork(const msg::ContainerSpec& spec) {
 constexpr unsigned long kPropagationFlags = MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE;
 constexpr unsigned long kBindFlags = MS_BIND | MS_REC;
 
-// MountOne performs one spec mount onto its destination resolved inside the root.
-void MountOne(int rootfd, const msg::Mount& m) {
+// FuseOptions are the mount options of a gofer's FUSE file system: the kernel checks permissions
+// itself against the attributes the gofer reports (default_permissions), for every user.
+std::string FuseOptions(int fuse_fd, mode_t root_type) {
+  return Format("fd=%d,rootmode=%o,user_id=0,group_id=0,allow_other,default_permissions", fuse_fd,
+                static_cast<unsigned>(root_type));
+}
+
+// MountFuse mounts the FUSE file system of fuse_fd on target, with flags (MS_RDONLY etc.), and
+// closes fuse_fd before anything is looked up through the mount: from then on the gofer holds the
+// only open file of the connection, so a gofer that died or never started ends it and the lookups
+// fail (ENOTCONN) instead of waiting forever for an answer.
+bool MountFuse(int fuse_fd, mode_t root_type, const std::string& target, unsigned long flags) {
+  std::string data = FuseOptions(fuse_fd, root_type);
+  int rc = mount("runsc-ts", target.c_str(), "fuse", flags, data.c_str());
+  int err = errno;
+  close(fuse_fd);
+  errno = err;
+  return rc == 0;
+}
+
+// MountRootFuse replaces the root with the gofer's FUSE file system; with overlay_size, with an
+// overlay of a size-limited tmpfs over it, all mounted on the rootfs path: the tmpfs first (it
+// holds the FUSE mount point and the overlay's upper and work directories), the overlay on top.
+void MountRootFuse(const msg::ContainerSpec& spec, int fuse_fd) {
+  const std::string& root = spec.rootfs;
+  std::string what = Format("mounting the gofer's file system at rootfs \"%s\"", root.c_str());
+  if (spec.overlay_size == 0) {
+    if (!MountFuse(fuse_fd, S_IFDIR, root, 0)) FailErrno(what, errno);
+    return;
+  }
+  std::string size = Format("size=%llu,mode=755", static_cast<unsigned long long>(spec.overlay_size));
+  if (mount("runsc-ts-overlay", root.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, size.c_str()) < 0)
+    FailErrno("mounting the root overlay's tmpfs", errno);
+  for (const char* dir : {"/lower", "/upper", "/work"}) {
+    if (mkdir((root + dir).c_str(), 0755) < 0) FailErrno("making the root overlay's directories", errno);
+  }
+  if (!MountFuse(fuse_fd, S_IFDIR, root + "/lower", 0)) FailErrno(what, errno);
+  std::string data = Format("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", root.c_str(), root.c_str(), root.c_str());
+  if (mount("overlay", root.c_str(), "overlay", 0, data.c_str()) < 0) FailErrno("mounting the root overlay", errno);
+}
+
+// MountOne performs one spec mount onto its destination resolved inside the root. A gofer-served
+// bind takes the next fd from fuse_fds.
+void MountOne(int rootfd, const msg::Mount& m, const std::vector<int>& fuse_fds, size_t* next_fuse) {
   std::string what = Format("mounting \"%s\" to rootfs at \"%s\"", m.source.c_str(), m.destination.c_str());
   unsigned long flags = static_cast<unsigned long>(m.flags);
   bool bind = (flags & MS_BIND) || m.type == "bind";
@@ -291,6 +333,14 @@ void MountOne(int rootfd, const msg::Mount& m) {
   int target = source_is_dir ? MkdirAllInRoot(rootfd, m.destination) : CreateFileInRoot(rootfd, m.destination);
   if (target < 0) FailErrno(what, errno);
   std::string proc = ProcFd(target);
+  if (m.fuse) {
+    if (*next_fuse >= fuse_fds.size()) Fail(kInvalidArgument, what + ": no /dev/fuse fd for it");
+    constexpr unsigned long kFuseFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (!MountFuse(fuse_fds[(*next_fuse)++], source_is_dir ? S_IFDIR : S_IFREG, proc, flags & kFuseFlags))
+      FailErrno(what + " (gofer)", errno);
+    close(target);
+    return;  // propagation: a FUSE mount has no peers to propagate to
+  }
   if (bind) {
     if (mount(m.source.c_str(), proc.c_str(), nullptr, MS_BIND | (flags & MS_REC), nullptr) < 0)
       FailErrno(what, errno);
@@ -723,11 +773,16 @@ void SetupInitRootfs(const ChildPlan& plan) {
   if (mount(nullptr, "/", nullptr, propagation, nullptr) < 0) FailErrno("setting rootfs propagation", errno);
   SetupNetwork(spec);
   MakeParentMountPrivate(spec.rootfs);
-  if (mount(spec.rootfs.c_str(), spec.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+  size_t next_fuse = 0;
+  if (spec.root_fuse) {
+    if (plan.fuse_fds.empty()) Fail(kInvalidArgument, "no /dev/fuse fd for the root");
+    MountRootFuse(spec, plan.fuse_fds[next_fuse++]);
+  } else if (mount(spec.rootfs.c_str(), spec.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
     FailErrno(Format("setting up rootfs \"%s\"", spec.rootfs.c_str()), errno);
+  }
   int rootfd = open(spec.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) FailErrno(Format("setting up rootfs \"%s\"", spec.rootfs.c_str()), errno);
-  for (const msg::Mount& m : spec.mounts) MountOne(rootfd, m);
+  for (const msg::Mount& m : spec.mounts) MountOne(rootfd, m, plan.fuse_fds, &next_fuse);
   SetupDev(rootfd, spec);
   // As runc does, a missing cwd is created (as root, before the user switch). If it cannot
   // be, the chdir below reports the cwd and the cause.
@@ -756,7 +811,9 @@ void JoinContainer(const ChildPlan& plan) {
 
 void RunChild(const ChildPlan& original) {
   ChildPlan plan = original;
-  KeepOnly({&plan.channel, &plan.stdio[0], &plan.stdio[1], &plan.stdio[2], &plan.mnt_ns, &plan.net_ns});
+  std::vector<int*> keep = {&plan.channel, &plan.stdio[0], &plan.stdio[1], &plan.stdio[2], &plan.mnt_ns, &plan.net_ns};
+  for (int& fd : plan.fuse_fds) keep.push_back(&fd);
+  KeepOnly(keep);
   g_channel = plan.channel;
   ResetSignals();  // still all blocked (since before fork) until just before execve
   umask(0);

@@ -20,6 +20,7 @@ struct ChildPlan {
   int stdio[3] = {-1, -1, -1};             // passed stdio fds, -1 = absent
   int mnt_ns = -1;                         // exec: the container's mount namespace
   int net_ns = -1;                         // exec: the container's network namespace
+  std::vector<int> fuse_fds;               // init: /dev/fuse fds, root's first (ContainerSpec.root_fuse)
 };
 
 // RunChild sets the child up and execs the process; it never returns.

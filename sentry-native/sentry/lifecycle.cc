@@ -36,6 +36,8 @@ Status Sentry::Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3
   if (plan.is_exec) {
     plan.mnt_ns = c->mnt_ns.get();
     plan.net_ns = c->net_ns.get();
+  } else {
+    for (const unique_fd& fd : c->fuse_fds) plan.fuse_fds.push_back(fd.get());
   }
   if (plan.new_pid_ns) {
     // The hand-over names the init with SCM_CREDENTIALS, delivered only with SO_PASSCRED.
@@ -47,6 +49,7 @@ Status Sentry::Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3
   pid_t pid = 0;
   Status forked = ForkChild(c, plan, &pid);
   child_end.reset();
+  if (!plan.is_exec) c->fuse_fds.clear();  // the child has them; the gofers keep the connections
   if (!forked.ok()) return forked;
 
   proc->pid = pid;

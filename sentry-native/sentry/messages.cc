@@ -102,6 +102,7 @@ bool DecodeMount(std::string_view data, Mount* out) {
       case 4: out->flags = r.ReadVarint(); break;
       case 5: out->data = r.ReadString(); break;
       case 6: out->propagation = r.ReadVarint(); break;
+      case 7: out->fuse = r.ReadBool(); break;
       default: r.Skip();
     }
   }
@@ -262,6 +263,8 @@ bool DecodeContainerSpec(std::string_view data, ContainerSpec* out) {
         ok = ok && DecodeSeccomp(r.ReadBytes(), &out->seccomp);
         break;
       case 12: out->cgroup_path = r.ReadString(); break;
+      case 13: out->root_fuse = r.ReadBool(); break;
+      case 14: out->overlay_size = r.ReadVarint(); break;
       default: r.Skip();
     }
   }

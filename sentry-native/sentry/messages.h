@@ -81,6 +81,7 @@ struct Mount {
   uint64_t flags = 0;
   std::string data;
   uint64_t propagation = 0;
+  bool fuse = false;
 };
 
 // Device is control.proto Device.
@@ -156,6 +157,8 @@ struct ContainerSpec {
   bool has_seccomp = false;
   Seccomp seccomp;
   std::string cgroup_path;
+  bool root_fuse = false;
+  uint64_t overlay_size = 0;
 };
 
 // CreateContainerRequest is control.proto CreateContainerRequest.

@@ -65,6 +65,23 @@ void Sentry::Dispatch(uint32_t stream, const std::string& service, const std::st
   control_->ReplyError(stream, Status(kUnimplemented, "method " + method));
 }
 
+// TakeFuseFds takes the gofers' /dev/fuse fds that follow the stdio fds: one for the root when
+// root_fuse, then one per fuse mount.
+Status Sentry::TakeFuseFds(const msg::ContainerSpec& spec, std::vector<unique_fd>* out) {
+  size_t wanted = spec.root_fuse ? 1 : 0;
+  for (const msg::Mount& m : spec.mounts) wanted += m.fuse ? 1 : 0;
+  size_t queued = control_->QueuedFds();
+  if (queued < wanted) {
+    for (size_t i = 0; i < queued; i++) control_->TakeFd();  // closed: they belong to this request
+    return Status(kInvalidArgument, "the spec names " + std::to_string(wanted) + " gofer mounts but " +
+                                        std::to_string(queued) + " /dev/fuse fds were received");
+  }
+  if (spec.overlay_size > 0 && !spec.root_fuse)
+    return Status(kInvalidArgument, "a root overlay needs the root served by a gofer");
+  for (size_t i = 0; i < wanted; i++) out->push_back(control_->TakeFd());
+  return Status();
+}
+
 bool Sentry::TakeStdio(const msg::Stdio& stdio, unique_fd out[3], Status* err) {
   bool want[3] = {stdio.has_stdin, stdio.has_stdout, stdio.has_stderr};
   size_t wanted = static_cast<size_t>(want[0]) + want[1] + want[2];
@@ -119,8 +136,13 @@ void Sentry::CreateContainer(uint32_t stream, const std::string& payload) {
     return control_->ReplyError(stream, Status(kFailedPrecondition, "creating container " + id + ": platform unotify: " +
                                                                         unotify_unavailable_ + " (platform ptrace works here)"));
 
+  std::vector<unique_fd> fuse_fds;
+  Status fuse = TakeFuseFds(req.spec, &fuse_fds);
+  if (!fuse.ok()) return control_->ReplyError(stream, Status(fuse.code, "creating container " + id + ": " + fuse.message));
+
   auto c = std::make_unique<Container>();
   c->id = id;
+  c->fuse_fds = std::move(fuse_fds);
   for (const msg::Trap& t : req.spec.seccomp.traps) c->traps[t.name] = t;
   c->strace.on = req.spec.seccomp.strace;
   c->strace.names.insert(req.spec.seccomp.strace_syscalls.begin(), req.spec.seccomp.strace_syscalls.end());

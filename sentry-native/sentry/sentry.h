@@ -55,6 +55,7 @@ class Sentry {
   // ---- process lifecycle (lifecycle.cc) ----
   // Spawn forks a child for proc that runs RunChild; registers it in the container.
   Status Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3]);
+  Status TakeFuseFds(const msg::ContainerSpec& spec, std::vector<unique_fd>* out);
   Status ForkChild(Container* c, const ChildPlan& plan, pid_t* pid);
   void WatchChannel(Container* c, Proc* p);
   void OnChannel(const std::string& cid, pid_t pid);

@@ -1,5 +1,6 @@
 // A container of the sandbox as the shim sees it: its bundle, rootfs mount, init and execs.
 import { notFound } from '../errors';
+import type { FileServer } from '../gofer';
 import type { OciSpec } from '../spec/oci';
 import type { ExitInfo } from '../sentry';
 import { Process } from './process';
@@ -21,6 +22,8 @@ export class Container {
     /** cgroup is the container's cgroup path (relative to each hierarchy's root), "" for none. */
     readonly cgroup: string,
     readonly init: Process,
+    /** gofer serves the container's files (file-access exclusive or shared); none with direct. */
+    readonly gofer?: FileServer,
   ) {}
 
   /** process finds the init (execId "") or an exec, or throws NotFound. */

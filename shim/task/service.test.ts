@@ -77,17 +77,27 @@ class RecordingPublisher implements Publisher {
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function setup(t: Test): { svc: TaskService; sb: FakeSandbox; pub: RecordingPublisher; bundle: string; call: (m: string, req: Uint8Array) => Promise<Buffer> } {
+/** FakeGofers records the gofers the service starts and stops. */
+class FakeGofers {
+  readonly log: string[] = [];
+  async start(id: string): Promise<{ gofer: { stop: (now?: boolean) => Promise<void> }; fds: number[] }> {
+    this.log.push(`start ${id}`);
+    return { gofer: { stop: async (now?: boolean) => void this.log.push(`stop ${id}${now ? ' now' : ''}`) }, fds: [] };
+  }
+}
+
+function setup(t: Test): { svc: TaskService; sb: FakeSandbox; pub: RecordingPublisher; bundle: string; call: (m: string, req: Uint8Array) => Promise<Buffer>; gofers: FakeGofers } {
   const bundle = fs.mkdtempSync(path.join(os.tmpdir(), 'runsc-ts-svc-'));
   fs.mkdirSync(path.join(bundle, 'rootfs'));
   fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ root: { path: 'rootfs' }, process: { args: ['sh'], cwd: '/' } }));
   t.teardown(() => fs.rmSync(bundle, { recursive: true, force: true }));
   const sb = new FakeSandbox();
   const pub = new RecordingPublisher();
-  const svc = new TaskService({ namespace: 'ns', publisher: pub, sentry: () => sb, onEmpty: () => undefined });
+  const gofers = new FakeGofers();
+  const svc = new TaskService({ namespace: 'ns', publisher: pub, sentry: () => sb, onEmpty: () => undefined, startGofer: (id) => gofers.start(id) });
   const h = svc.handlers();
   const call = async (m: string, req: Uint8Array): Promise<Buffer> => Buffer.from(await h[m](Buffer.from(req), {} as never));
-  return { svc, sb, pub, bundle, call };
+  return { svc, sb, pub, bundle, call, gofers };
 }
 
 t.test('init exit comes after every exec exit, and exits after their start events', async (t) => {
@@ -182,4 +192,16 @@ t.test('pause and resume: state, events, exec refused while paused', async (t) =
   t.equal(st.status, containerd.v1.types.Status.RUNNING);
   t.same(sb.calls.filter((x) => /^(pause|resume)/.test(x)), ['pause c7', 'resume c7'], 'the sandbox is asked once each');
   t.same(pub.topics().slice(2), ['/tasks/paused', '/tasks/resumed']);
+});
+
+t.test('a container\'s gofer starts before the sentry creates it and stops at delete, or at once when create fails', async (t) => {
+  const { sb, bundle, call, gofers } = setup(t);
+  await call('Create', T.CreateTaskRequest.encode({ id: 'c1', bundle }).finish());
+  t.same(gofers.log, ['start c1'], 'started with the container');
+  t.same(sb.calls, ['create c1'], 'the sentry was asked after the gofer ran');
+  await call('Delete', T.DeleteRequest.encode({ id: 'c1' }).finish());
+  t.same(gofers.log, ['start c1', 'stop c1'], 'stopped at delete');
+  sb.failCreate = 'bad spec';
+  await t.rejects(call('Create', T.CreateTaskRequest.encode({ id: 'c2', bundle }).finish()), /bad spec/);
+  t.same(gofers.log.slice(2), ['start c2', 'stop c2 now'], 'a failed create stops its gofer at once');
 });

@@ -7,6 +7,7 @@ import { containerd, google, io, runsc_ts } from '../gen/protos';
 import { loadConfig, SandboxConfig } from '../config';
 import { alreadyExists, errnoMessage, failedPrecondition, invalidArgument, notFound, toTtrpcError, unimplemented, wrap } from '../errors';
 import { Publisher, timestamp } from '../events';
+import { FileServer, Gofer, StartGofer } from '../gofer';
 import { isDebug, log, setDebug, setLogFormat } from '../log';
 import { mountRootfs, unmountAll } from '../rootfs';
 import type { ExitInfo, SandboxControl } from '../sentry';
@@ -37,6 +38,8 @@ export interface ServiceOptions {
   sentry: (config?: SandboxConfig) => SandboxControl;
   /** onEmpty is called when Shutdown finds no container left: the shim may exit. */
   onEmpty: () => void;
+  /** startGofer starts a container's gofer (file-access exclusive or shared); default Gofer.start. */
+  startGofer?: StartGofer;
 }
 
 type Method = (payload: Buffer, ctx: CallContext) => Promise<Uint8Array>;
@@ -134,10 +137,21 @@ export class TaskService {
     const mounted = r.rootfs.length > 0;
     if (mounted) mountRootfs(r.rootfs, rootfs, where);
     let stdio: OpenStdio | undefined;
+    let gofer: FileServer | undefined;
     try {
       if (!fs.existsSync(rootfs)) throw invalidArgument(`${where}: rootfs "${rootfs}": no such file or directory`);
       const containerSpec = convertSpec(spec, rootfs, where, config.network, config);
       stdio = openStdio(paths, where);
+      let fuseFds: number[] = [];
+      if (config.fileAccess !== 'direct') {
+        try {
+          ({ gofer, fds: fuseFds } = await (this.opts.startGofer ?? Gofer.start)(r.id, rootfs, containerSpec.mounts ?? [], config));
+        } catch (err) {
+          throw failedPrecondition(`${where}: starting the gofer: ${(err as Error).message}`);
+        }
+        containerSpec.rootFuse = true;
+        containerSpec.overlaySize = config.overlay ? config.overlaySize : 0;
+      }
       if (!this.config) {
         this.config = config;
         setDebug(config.debug || isDebug());
@@ -145,8 +159,12 @@ export class TaskService {
       }
       const sentry = this.opts.sentry(config);
       let res;
+      const creating = sentry.createContainer({ containerId: r.id, spec: containerSpec, process: withStdio(processSpec, stdio, r.terminal) }, [...stdio.fds, ...fuseFds]);
+      // The request went out with the call: from now on the gofer must hold the only copies, so
+      // that a gofer dying during the set-up fails it instead of leaving it waiting for answers.
+      Gofer.closeFds(fuseFds);
       try {
-        res = await sentry.createContainer({ containerId: r.id, spec: containerSpec, process: withStdio(processSpec, stdio, r.terminal) }, stdio.fds);
+        res = await creating;
       } catch (err) {
         throw wrap(err, where);
       } finally {
@@ -163,11 +181,12 @@ export class TaskService {
       }
     } catch (err) {
       if (stdio) closeKeeper(stdio);
+      await gofer?.stop(true);
       if (mounted) unmountAll(rootfs);
       for (const e of await removeCgroup(cgroup)) log.warn('removing cgroup', { id: r.id, error: e });
       throw err;
     }
-    const c = new Container(r.id, bundle, spec, rootfs, mounted, cgroup, init);
+    const c = new Container(r.id, bundle, spec, rootfs, mounted, cgroup, init, gofer);
     this.containers.set(r.id, c);
     fs.writeFileSync(path.join(bundle, INIT_PID_FILE), String(init.pid));
     // For the launcher's `delete` after a crash: which cgroup directories to remove.
@@ -319,6 +338,7 @@ export class TaskService {
       }
     }
     if (p.stdio) closeKeeper(p.stdio);
+    await c.gofer?.stop(); // before the unmount: it serves the rootfs
     if (c.rootfsMounted) unmountAll(c.rootfs);
     for (const e of await removeCgroup(c.cgroup)) log.warn('removing cgroup', { id: c.id, error: e });
     fs.rmSync(path.join(c.bundle, INIT_PID_FILE), { force: true });
