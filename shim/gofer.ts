@@ -101,7 +101,9 @@ export class Gofer implements FileServer {
     // Only the runtime config's debug (not containerd's log level): a debug gofer logs every
     // request and logs, instead of refusing, a system call outside its seccomp allow-list.
     if (config.debug) args.push('--debug');
-    served.forEach((s, i) => args.push('--serve', `${3 + i}:${s.path}`));
+    // The root is this container's alone (exclusive unless file-access says shared); binds are
+    // host directories that the host or other containers may change: short caches.
+    served.forEach((s, i) => args.push(i === 0 ? '--serve' : '--serve-shared', `${3 + i}:${s.path}`));
     const fds = served.map((s) => s.fd);
     const logFd = getLogFd();
     const child = spawn(GOFER_BINARY, args, { stdio: ['ignore', logFd, logFd, ...fds] });

@@ -57,7 +57,7 @@ class Connection {
   // least recently looked-up names, so that their nodes are forgotten and their fds closed.
   void KickPruner();
 
-  const Config& cfg;
+  const Config cfg;  // a copy: connections of one gofer may differ in mode
   const int fuse_fd;
   const std::string host_path;
   NodeTable nodes;

@@ -137,7 +137,9 @@ bool Prepare(const Options& opts, Setup* s, std::string* err) {
       *err = "stat /" + std::to_string(i) + ": " + sys::ErrnoText(errno);
       return false;
     }
-    s->conns.push_back(std::make_unique<Connection>(s->cfg, opts.served[i].fuse_fd, paths[i],
+    Config cfg = s->cfg;
+    if (opts.served[i].shared) cfg.mode = Mode::kShared;
+    s->conns.push_back(std::make_unique<Connection>(cfg, opts.served[i].fuse_fd, paths[i],
                                                     std::move(s->root.roots[i]), st));
   }
   return true;

@@ -11,7 +11,8 @@ namespace gofer {
 
 const char kUsage[] =
     "usage: runsc-ts-gofer --id <container-id> [--mode exclusive|shared] [--passthrough-depth N]\n"
-    "                      [--threads N] [--log-fd N] [--debug] --serve <fuse-fd>:<host-path> ...\n";
+    "                      [--threads N] [--log-fd N] [--debug] --serve <fuse-fd>:<host-path> ...\n"
+    "                      [--serve-shared <fuse-fd>:<host-path> ...]\n";
 
 namespace {
 
@@ -60,7 +61,7 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* err) {
       continue;
     }
     if (a != "--id" && a != "--mode" && a != "--passthrough-depth" && a != "--threads" &&
-        a != "--log-fd" && a != "--serve") {
+        a != "--log-fd" && a != "--serve" && a != "--serve-shared") {
       *err = "unknown argument " + a;
       return false;
     }
@@ -94,12 +95,13 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* err) {
         *err = "--log-fd: want a file descriptor number, got \"" + v + "\"";
         return false;
       }
-    } else {  // --serve
+    } else {  // --serve, --serve-shared
       Served s;
       if (!ParseServe(v, &s)) {
-        *err = "--serve: want <fuse-fd>:<absolute host path>, got \"" + v + "\"";
+        *err = a + ": want <fuse-fd>:<absolute host path>, got \"" + v + "\"";
         return false;
       }
+      s.shared = a == "--serve-shared";
       out->served.push_back(s);
     }
   }

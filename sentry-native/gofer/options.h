@@ -9,10 +9,13 @@ namespace gofer {
 // Mode says who else may change the served files, which decides how long the kernel caches.
 enum class Mode { kExclusive, kShared };
 
-// Served is one --serve: an inherited, open /dev/fuse fd and the host path it serves.
+// Served is one --serve: an inherited, open /dev/fuse fd and the host path it serves. shared:
+// given as --serve-shared, it is served in shared mode whatever --mode says (a bind of a host
+// directory that the host or other pods may change, next to an exclusive root).
 struct Served {
   int fuse_fd = -1;
   std::string host_path;
+  bool shared = false;
 };
 
 // Options is the parsed command line.

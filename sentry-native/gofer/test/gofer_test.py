@@ -176,7 +176,8 @@ def mounts_under(path):
 class Gofer:
     """One runsc-ts-gofer serving host paths, each on a FUSE mount of its own."""
 
-    def __init__(self, serves, args=(), id_suffix="g", mount_first=True, log_path=None, extra_fds=()):
+    def __init__(self, serves, args=(), id_suffix="g", mount_first=True, log_path=None, extra_fds=(),
+                 serve_flag="--serve"):
         # serves: [(host_path, mount_point, rootmode)]
         self.serves = serves
         self.id = "%s-%s" % (ID_PREFIX, id_suffix)
@@ -192,7 +193,7 @@ class Gofer:
         self.log = open(log_path, "ab")
         argv = [BINARY, "--id", self.id, "--log-fd", str(self.log.fileno())] + list(args)
         for (fd, _, _), (host, _, _) in zip(self.fds, serves):
-            argv += ["--serve", "%d:%s" % (fd, host)]
+            argv += [serve_flag, "%d:%s" % (fd, host)]
         self.proc = subprocess.Popen(argv, pass_fds=[fd for fd, _, _ in self.fds] + [self.log.fileno()] + list(extra_fds),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
         if not mount_first:
@@ -257,7 +258,7 @@ class GoferCase(unittest.TestCase):
         os.chmod(p, mode)
         return p
 
-    def serve(self, backing=None, args=(), rootmode="40000", mount_first=True, extra_fds=()):
+    def serve(self, backing=None, args=(), rootmode="40000", mount_first=True, extra_fds=(), serve_flag="--serve"):
         """Serves backing (default: a new dir) on a new mount point; returns the Gofer with
         .back and .mnt set."""
         n = len(self.gofers)
@@ -268,7 +269,8 @@ class GoferCase(unittest.TestCase):
         else:
             mnt = self.mkdir("mnt%d" % n)
         g = Gofer([(back, mnt, rootmode)], args=args, id_suffix="%s-%d" % (self._testMethodName, n),
-                  mount_first=mount_first, log_path=os.path.join(self.tmp, "gofer%d.log" % n), extra_fds=extra_fds)
+                  mount_first=mount_first, log_path=os.path.join(self.tmp, "gofer%d.log" % n), extra_fds=extra_fds,
+                  serve_flag=serve_flag)
         self.gofers.append(g)
         g.back, g.mnt = back, mnt
         return g
@@ -893,7 +895,13 @@ class OperationsTest(GoferCase):
         self.assertTrue(stat.S_ISREG(os.stat("/proc/%d/root/0" % g.proc.pid).st_mode))
 
     def test_shared_mode_sees_host_changes(self):
-        g = self.serve(args=["--mode", "shared"])
+        self.check_sees_host_changes(self.serve(args=["--mode", "shared"]))
+
+    def test_serve_shared_is_shared_in_an_exclusive_gofer(self):
+        # A container's binds next to its exclusive root.
+        self.check_sees_host_changes(self.serve(args=["--mode", "exclusive"], serve_flag="--serve-shared"))
+
+    def check_sees_host_changes(self, g):
         p, hp = os.path.join(g.mnt, "f"), os.path.join(g.back, "f")
         with open(hp, "w") as f:
             f.write("one")
