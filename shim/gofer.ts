@@ -1,8 +1,8 @@
 // The gofer of one container: runsc-ts-gofer serving the container's root (and its directory
 // binds) to the sandbox as FUSE file systems. The shim opens one /dev/fuse per file system, gives
-// the gofer its copies, sends the sentry its copies (which the set-up child mounts) and closes its
-// own, so the gofer holds the only open file of each connection: if it dies, the kernel ends the
-// connection and the container's file operations fail (ENOTCONN) instead of hanging.
+// the gofer its copies, sends the sentry its copies (the set-up child mounts them) and closes its
+// own. If the gofer dies, the shim logs why and tells the sentry (GoferDied), which then answers
+// every request on those connections with EIO: the container's file operations fail, none hangs.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -43,6 +43,8 @@ export function servedByGofer(m: SpecMount): boolean {
 export interface FileServer {
   /** stop ends it: after its file systems went with the container, or at once (now). */
   stop(now?: boolean): Promise<void>;
+  /** onDied registers a handler for its dying on its own (called at once if it already has). */
+  onDied(handler: () => void): void;
 }
 
 /** StartGofer is Gofer.start's shape: the service takes another in tests. */
@@ -52,6 +54,8 @@ export type StartGofer = (id: string, rootfs: string, mounts: SpecMount[], confi
 export class Gofer implements FileServer {
   private exited = false;
   private stopping = false;
+  private died = false;
+  private readonly diedHandlers: (() => void)[] = [];
   private readonly done: Promise<void>;
 
   private constructor(
@@ -62,8 +66,9 @@ export class Gofer implements FileServer {
       child.once('exit', (code, signal) => {
         this.exited = true;
         if (!this.stopping) {
-          // Its file systems are gone: the container now gets ENOTCONN on them.
           log.error('gofer died', { id: containerId, pid: child.pid, why: signal ? `killed by ${signal}` : `exit status ${code}` });
+          this.died = true;
+          for (const h of this.diedHandlers.splice(0)) h();
         }
         resolve();
       });
@@ -122,6 +127,11 @@ export class Gofer implements FileServer {
   /** closeFds closes the shim's copies of the /dev/fuse fds once the sentry has its own. */
   static closeFds(fds: number[]): void {
     for (const fd of fds) fs.closeSync(fd);
+  }
+
+  onDied(handler: () => void): void {
+    if (this.died) handler();
+    else this.diedHandlers.push(handler);
   }
 
   /** pid is the gofer's process id. */

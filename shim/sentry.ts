@@ -38,6 +38,7 @@ export interface SandboxControl {
   resizePty(containerId: string, pid: number, width: number, height: number): Promise<void>;
   closeStdin(containerId: string, pid: number): Promise<void>;
   destroyContainer(containerId: string): Promise<void>;
+  goferDied(containerId: string): Promise<void>;
   pause(containerId: string): Promise<void>;
   resume(containerId: string): Promise<void>;
 }
@@ -145,6 +146,11 @@ export class Sentry implements SandboxControl {
   /** closeStdin ends a terminal process's input. */
   async closeStdin(containerId: string, pid: number): Promise<void> {
     await this.call('CloseStdin', pb.CloseStdinRequest.encode({ containerId, pid }).finish());
+  }
+
+  /** goferDied tells the sentry to answer EIO on the container's FUSE connections. */
+  async goferDied(containerId: string): Promise<void> {
+    await this.call('GoferDied', pb.GoferDiedRequest.encode({ containerId }).finish());
   }
 
   /** destroyContainer kills what is left of a container and forgets it. */

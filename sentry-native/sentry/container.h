@@ -78,7 +78,7 @@ struct Container {
   pid_t init_pid = 0;
   std::map<pid_t, std::unique_ptr<Proc>> procs;  // registered processes by host pid
   unique_fd mnt_ns, net_ns;                      // the init's namespaces, for Exec
-  std::vector<unique_fd> fuse_fds;               // gofers' /dev/fuse fds, until the init's set-up child has them
+  std::vector<unique_fd> fuse_fds;               // its FUSE connections, for answering if its gofer dies
   unsigned long mnt_ns_inode = 0;                // identifies the container's tasks
   PidMode pid_mode = PidMode::kSandbox;
   unique_fd pid_ns;                              // kOwn / kJoined: the namespace to fork into

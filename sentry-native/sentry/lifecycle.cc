@@ -49,7 +49,7 @@ Status Sentry::Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3
   pid_t pid = 0;
   Status forked = ForkChild(c, plan, &pid);
   child_end.reset();
-  if (!plan.is_exec) c->fuse_fds.clear();  // the child has them; the gofers keep the connections
+
   if (!forked.ok()) return forked;
 
   proc->pid = pid;
@@ -344,6 +344,7 @@ void Sentry::FailProc(Container* c, Proc* p, const Status& status) {
   if (p->is_init && (p->phase == Proc::Phase::kSetup || p->phase == Proc::Phase::kCreated)) {
     if (!c->destroying) {
       notifier_.Forget(c->id);
+      dead_gofers_.Forget(c->id);
       containers_.erase(c->id);
       return;
     }

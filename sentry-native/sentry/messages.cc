@@ -402,6 +402,10 @@ bool Decode(std::string_view data, DestroyContainerRequest* out) {
   return DecodeIdOnly(data, &out->container_id);
 }
 
+bool Decode(std::string_view data, GoferDiedRequest* out) {
+  return DecodeIdOnly(data, &out->container_id);
+}
+
 bool Decode(std::string_view data, PauseRequest* out) {
   return DecodeIdOnly(data, &out->container_id);
 }

@@ -221,6 +221,11 @@ struct DestroyContainerRequest {
   std::string container_id;
 };
 
+// GoferDiedRequest is control.proto GoferDiedRequest.
+struct GoferDiedRequest {
+  std::string container_id;
+};
+
 // PauseRequest is control.proto PauseRequest.
 struct PauseRequest {
   std::string container_id;
@@ -241,6 +246,7 @@ bool Decode(std::string_view data, ProcessesRequest* out);
 bool Decode(std::string_view data, ResizePtyRequest* out);
 bool Decode(std::string_view data, CloseStdinRequest* out);
 bool Decode(std::string_view data, DestroyContainerRequest* out);
+bool Decode(std::string_view data, GoferDiedRequest* out);
 bool Decode(std::string_view data, PauseRequest* out);
 bool Decode(std::string_view data, ResumeRequest* out);
 

@@ -59,6 +59,7 @@ void Sentry::Dispatch(uint32_t stream, const std::string& service, const std::st
   if (method == "ResizePty") return ResizePty(stream, payload);
   if (method == "CloseStdin") return CloseStdin(stream, payload);
   if (method == "DestroyContainer") return DestroyContainer(stream, payload);
+  if (method == "GoferDied") return GoferDied(stream, payload);
   if (method == "Pause") return Pause(stream, payload);
   if (method == "Resume") return Resume(stream, payload);
   if (method == "Shutdown") return Shutdown(stream);
@@ -383,6 +384,16 @@ void Sentry::DestroyContainer(uint32_t stream, const std::string& payload) {
   }
   KillAll(c);
   CheckDestroys();
+}
+
+// GoferDied: the container's gofer is gone, so the sentry answers its FUSE connections (EIO).
+void Sentry::GoferDied(uint32_t stream, const std::string& payload) {
+  msg::GoferDiedRequest req;
+  if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed GoferDiedRequest"));
+  Container* c = FindContainer(req.container_id);
+  if (c && !c->fuse_fds.empty()) dead_gofers_.Answer(c->id, std::move(c->fuse_fds));
+  if (c) c->fuse_fds.clear();
+  control_->Reply(stream, "");
 }
 
 // Pause holds every task of the container in a ptrace stop (the hold hook keeps each one that

@@ -284,6 +284,7 @@ void Sentry::CheckDestroys() {
     Container* c = FindContainer(id);
     for (auto& kv : c->procs) CloseChannel(kv.second.get());
     notifier_.Forget(id);  // every task that could use its listeners is gone
+    dead_gofers_.Forget(id);
     std::vector<uint32_t> waiters = std::move(c->destroy_waiters);
     for (uint32_t stream : c->pause_waiters) control_->Reply(stream, "");  // nothing left to run
     containers_.erase(id);  // removes its cgroups too, before the answer

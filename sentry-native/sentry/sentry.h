@@ -17,6 +17,7 @@
 #include "child_setup.h"
 #include "container.h"
 #include "control.h"
+#include "dead_gofers.h"
 #include "event_loop.h"
 #include "process_table.h"
 #include "ptrace_platform.h"
@@ -44,6 +45,7 @@ class Sentry {
   void ResizePty(uint32_t stream, const std::string& payload);
   void CloseStdin(uint32_t stream, const std::string& payload);
   void DestroyContainer(uint32_t stream, const std::string& payload);
+  void GoferDied(uint32_t stream, const std::string& payload);
   void Pause(uint32_t stream, const std::string& payload);
   void Resume(uint32_t stream, const std::string& payload);
   void Shutdown(uint32_t stream);
@@ -93,6 +95,7 @@ class Sentry {
   ProcessTable table_;
   Tracer tracer_;
   Notifier notifier_;                // the listeners of the unotify platform
+  DeadGofers dead_gofers_{&loop_};   // EIO answers for containers whose gofer died
   std::string unotify_unavailable_;  // why this kernel cannot run platform unotify ("" = it can)
   Cgroups cgroups_;  // before containers_: each Container's CgroupHold points here
   std::map<std::string, std::unique_ptr<Container>> containers_;

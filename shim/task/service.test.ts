@@ -8,6 +8,7 @@ import { containerd } from '../gen/protos';
 import type { Publisher, TaskEvent } from '../events';
 import type { ExitInfo, SandboxControl } from '../sentry';
 import { Code, TtrpcError } from '../ttrpc';
+import type { FileServer } from '../gofer';
 import { TaskService } from './service';
 
 const T = containerd.task.v2;
@@ -25,6 +26,9 @@ class FakeSandbox implements SandboxControl {
     this.calls.push(`create ${req.containerId}`);
     if (this.failCreate) throw new TtrpcError(Code.INVALID_ARGUMENT, this.failCreate);
     return { pid: this.nextPid++ };
+  }
+  async goferDied(id: string): Promise<void> {
+    this.calls.push(`gofer died ${id}`);
   }
   async startContainer(id: string): Promise<void> {
     this.calls.push(`start ${id}`);
@@ -80,9 +84,9 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** FakeGofers records the gofers the service starts and stops. */
 class FakeGofers {
   readonly log: string[] = [];
-  async start(id: string): Promise<{ gofer: { stop: (now?: boolean) => Promise<void> }; fds: number[] }> {
+  async start(id: string): Promise<{ gofer: FileServer; fds: number[] }> {
     this.log.push(`start ${id}`);
-    return { gofer: { stop: async (now?: boolean) => void this.log.push(`stop ${id}${now ? ' now' : ''}`) }, fds: [] };
+    return { gofer: { stop: async (now?: boolean) => void this.log.push(`stop ${id}${now ? ' now' : ''}`), onDied: () => undefined }, fds: [] };
   }
 }
 

@@ -160,9 +160,12 @@ export class TaskService {
       const sentry = this.opts.sentry(config);
       let res;
       const creating = sentry.createContainer({ containerId: r.id, spec: containerSpec, process: withStdio(processSpec, stdio, r.terminal) }, [...stdio.fds, ...fuseFds]);
-      // The request went out with the call: from now on the gofer must hold the only copies, so
-      // that a gofer dying during the set-up fails it instead of leaving it waiting for answers.
+      // The request went out with the call: the sentry has its copies, and a GoferDied sent from
+      // now on reaches it after the container (even one that dies during the set-up).
       Gofer.closeFds(fuseFds);
+      gofer?.onDied(() => {
+        if (!this.sandboxGone) sentry.goferDied(r.id).catch((err) => log.warn('telling the sentry the gofer died', { id: r.id, error: (err as Error).message }));
+      });
       try {
         res = await creating;
       } catch (err) {
