@@ -1,6 +1,6 @@
 // Tests of the seccomp merge: the OCI profile stays as strong as it is; traps only where it allows.
 import t from 'tap';
-import { ACT, buildSeccomp, CLONE_NAMESPACE_FLAGS, NO_STRACE, PLATFORM, SANDBOX_TRAPS } from './seccomp';
+import { ACT, buildSeccomp, CLONE_NAMESPACE_FLAGS, NO_STRACE, PLATFORM, SANDBOX_TRAPS, SECCOMP_FILTER_FLAG_NEW_LISTENER } from './seccomp';
 
 t.test('no profile: allow by default, every sandbox trap added', async (t) => {
   const s = buildSeccomp(undefined, 'w');
@@ -84,4 +84,22 @@ t.test('the platform is carried to the sentry; the traps are the same on both', 
   t.equal(unotify.platform, PLATFORM.unotify);
   t.same(unotify.traps, plain.traps, 'the same trapped set and decisions');
   t.same(unotify.rules, plain.rules);
+});
+
+t.test('seccomp(2) with a listener of the container\'s own is refused (EBUSY) on every platform', async (t) => {
+  const isRefusal = (r: { names?: string[] | null; action?: number | null; args?: { index?: number | null; value?: unknown; valueTwo?: unknown; op?: number | null }[] | null }): boolean =>
+    !!r.names?.includes('seccomp') && r.action === ((ACT.ERRNO | 16) >>> 0) && r.args?.length === 1 &&
+    r.args[0].index === 1 && r.args[0].op === 7 && Number(r.args[0].value) === SECCOMP_FILTER_FLAG_NEW_LISTENER && Number(r.args[0].valueTwo) === SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  const none = buildSeccomp(undefined, 'w');
+  t.equal(none.rules!.filter(isRefusal).length, 1, 'without a profile');
+  // containerd's default profile allows seccomp outright: that allow loses the listener case.
+  const allowing = buildSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'seccomp'], action: 'SCMP_ACT_ALLOW' }] }, 'w');
+  t.equal(allowing.rules!.filter(isRefusal).length, 1, 'with a profile allowing seccomp');
+  const allows = allowing.rules!.filter((r) => r.names!.includes('seccomp') && r.action === ACT.ALLOW);
+  t.equal(allows.length, 1, 'one allow is left for seccomp');
+  t.same(allows[0].args, [{ index: 1, value: SECCOMP_FILTER_FLAG_NEW_LISTENER, valueTwo: 0, op: 7 }], 'and only without the listener flag');
+  t.ok(allowing.rules!.find((r) => r.names!.includes('read') && r.action === ACT.ALLOW && r.args!.length === 0), 'the rest of the rule stands');
+  // A profile that restricts seccomp itself keeps its decision.
+  const own = buildSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['seccomp'], action: 'SCMP_ACT_ERRNO' }] }, 'w');
+  t.notOk(own.rules!.find(isRefusal), 'a profile denying seccomp stands as it is');
 });

@@ -66,6 +66,16 @@ export const CLONE_NAMESPACE_FLAGS: ReadonlyArray<readonly [string, number]> = [
 ];
 const ENOSYS_CALLS = ['clone3', 'io_uring_setup', 'io_uring_enter', 'io_uring_register'];
 
+const EBUSY = 16;
+/**
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER (seccomp(2)'s flags, its argument 1): a container loading a
+ * filter with a listener of its own would have its notify action take precedence over the
+ * sandbox's trace action and could answer "continue" to its own trapped calls. On platform
+ * unotify the kernel refuses a second listener (EBUSY); the filter refuses it on every platform
+ * with that same errno.
+ */
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+
 function action(name: string, errnoRet: number | undefined, where: string): number {
   switch (name) {
     case 'SCMP_ACT_KILL':
@@ -91,6 +101,12 @@ function action(name: string, errnoRet: number | undefined, where: string): numb
 
 function arch(name: string): string {
   return name.replace(/^SCMP_ARCH_/, '').toLowerCase();
+}
+
+/** noNewListener refuses seccomp(2) calls asking for a listener, with EBUSY. */
+function noNewListener(): { names: string[]; action: number; args: { index: number; value: number; valueTwo: number; op: number }[] } {
+  const flag = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  return { names: ['seccomp'], action: (ACT.ERRNO | EBUSY) >>> 0, args: [{ index: 1, value: flag, valueTwo: flag, op: ops.SCMP_CMP_MASKED_EQ }] };
 }
 
 /** StraceSettings is what the strace flags ask of the filter and the sentry. */
@@ -134,6 +150,15 @@ export function buildSeccomp(profile: OciSeccomp | undefined, where: string, str
   // Where the profile decides a syscall itself (any rule names it), the profile stands; a trap is
   // added only for calls that fall through to an allowing default action.
   const named = new Set(rules.flatMap((r) => r.names));
+  // A profile allowing seccomp outright (as containerd's default does) allows it without a
+  // listener: the allow gets the complementary condition next to the refusal.
+  const seccompAllow = rules.find((r) => r.names.includes('seccomp') && r.args.length === 0 && (r.action === ACT.ALLOW || r.action === ACT.LOG));
+  if (seccompAllow) {
+    seccompAllow.names = seccompAllow.names.filter((n) => n !== 'seccomp');
+    const flag = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    rules.push({ names: ['seccomp'], action: seccompAllow.action, args: [{ index: 1, value: flag, valueTwo: 0, op: ops.SCMP_CMP_MASKED_EQ }] });
+    rules.push(noNewListener());
+  }
   const defaultAllows = defaultAction === ACT.ALLOW || defaultAction === ACT.LOG;
   const traps: ITrap[] = [];
   for (const [name, errno] of SANDBOX_TRAPS) {
@@ -152,6 +177,7 @@ export function buildSeccomp(profile: OciSeccomp | undefined, where: string, str
     for (const name of ENOSYS_CALLS) {
       if (!named.has(name)) denials.push({ names: [name], action: (ACT.ERRNO | ENOSYS) >>> 0, args: [] });
     }
+    if (!named.has('seccomp')) denials.push(noNewListener());
     if (!named.has('clone')) {
       for (const [, flag] of CLONE_NAMESPACE_FLAGS) {
         denials.push({ names: ['clone'], action: (ACT.ERRNO | EPERM) >>> 0, args: [{ index: 0, value: flag, valueTwo: flag, op: ops.SCMP_CMP_MASKED_EQ }] });
