@@ -109,6 +109,9 @@ export class Gofer implements FileServer {
     // The root is this container's alone (exclusive unless file-access says shared); binds are
     // host directories that the host or other containers may change: short caches.
     served.forEach((s, i) => args.push(i === 0 ? '--serve' : '--serve-shared', `${3 + i}:${s.path}`));
+    // The kernel detaches the mounts on a name the gofer asks it to drop (to keep its fds within
+    // the limit): it never drops directories, and it is told which files are mount points.
+    for (const m of mounts) if (m.destination && m.destination !== '/') args.push('--pin', m.destination);
     const fds = served.map((s) => s.fd);
     const logFd = getLogFd();
     const child = spawn(GOFER_BINARY, args, { stdio: ['ignore', logFd, logFd, ...fds] });

@@ -206,12 +206,50 @@ void Connection::PrunerLoop() {
       if (stopping_) return;
       prune_wanted_ = false;
     }
+    ResolvePins();
     std::vector<NameRef> names = nodes.PruneCandidates();
     for (const NameRef& n : names) {
       if (!InvalidateEntry(n.first, n.second)) return;
     }
     logging::Debug("gofer %s: %s: asked the kernel to drop %zu names (%zu nodes held)", cfg.id.c_str(),
                    host_path.c_str(), names.size(), nodes.Size());
+  }
+}
+
+void Connection::ResolvePins() {
+  pin_resolved_.resize(cfg.pins.size(), false);
+  std::shared_ptr<Node> root = nodes.Get(1);
+  if (!root) return;
+  for (size_t i = 0; i < cfg.pins.size(); i++) {
+    if (pin_resolved_[i]) continue;
+    // One component at a time, never following a link, as every lookup of ours.
+    unique_fd cur;
+    int dir = root->fd.get();
+    bool ok = true;
+    size_t start = 0;
+    const std::string& p = cfg.pins[i];
+    while (ok && start <= p.size()) {
+      size_t end = p.find('/', start);
+      if (end == std::string::npos) end = p.size();
+      std::string part = p.substr(start, end - start);
+      start = end + 1;
+      if (part.empty()) continue;
+      if (part == "." || part == "..") {
+        ok = false;
+        break;
+      }
+      int fd = openat(dir, part.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        ok = false;
+        break;
+      }
+      cur.reset(fd);
+      dir = fd;
+    }
+    struct stat st;
+    if (!ok || !cur || fstat(cur.get(), &st) != 0) continue;
+    nodes.Pin(st.st_dev, st.st_ino);
+    pin_resolved_[i] = true;
   }
 }
 

@@ -34,6 +34,9 @@ struct Config {
   int proc_fd = -1;
   // max_nodes is each connection's share of the fd limit, for node fds (see NodeTable).
   size_t max_nodes = 1 << 16;
+  // pins are paths under this connection's root that are mount points in the container: the
+  // pruner must never ask the kernel to drop them (d_invalidate would detach the mounts).
+  std::vector<std::string> pins;
 };
 
 // kMaxWrite is the largest WRITE (and READ) the gofer accepts: 256 pages.
@@ -76,6 +79,10 @@ class Connection {
 
  private:
   void PrunerLoop();
+  // ResolvePins pins the inodes of the cfg.pins not found yet (they may appear later: the
+  // sandbox creates missing mount points through us).
+  void ResolvePins();
+  std::vector<bool> pin_resolved_;  // by cfg.pins index; the pruner thread's alone
   // InvalidateEntry sends FUSE_NOTIFY_INVAL_ENTRY; false once the connection is gone.
   bool InvalidateEntry(uint64_t parent, const std::string& name);
 

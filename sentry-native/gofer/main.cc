@@ -139,6 +139,7 @@ bool Prepare(const Options& opts, Setup* s, std::string* err) {
     }
     Config cfg = s->cfg;
     if (opts.served[i].shared) cfg.mode = Mode::kShared;
+    if (i == 0) cfg.pins = opts.pins;
     s->conns.push_back(std::make_unique<Connection>(cfg, opts.served[i].fuse_fd, paths[i],
                                                     std::move(s->root.roots[i]), st));
   }

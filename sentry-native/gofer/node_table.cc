@@ -83,6 +83,11 @@ void NodeTable::Forget(uint64_t nodeid, uint64_t count) {
   }
 }
 
+void NodeTable::Pin(dev_t dev, ino_t ino) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pinned_.insert(Key{dev, ino});
+}
+
 std::vector<NameRef> NodeTable::PruneCandidates() const {
   std::vector<NameRef> out;
   std::lock_guard<std::mutex> lock(mu_);
@@ -91,6 +96,7 @@ std::vector<NameRef> NodeTable::PruneCandidates() const {
   size_t want = n - low_water_;
   for (auto it = lru_.begin(); it != lru_.end() && out.size() < want; ++it) {
     const Node& node = *by_id_.at(*it);
+    if (node.type == S_IFDIR || pinned_.count(Key{node.dev, node.ino})) continue;
     if (node.parent != 0 && !node.name.empty()) out.emplace_back(node.parent, node.name);
   }
   return out;

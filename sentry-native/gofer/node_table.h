@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -67,8 +68,12 @@ class NodeTable {
   // OverHighWater says whether so many nodes are held that the kernel should drop some.
   bool OverHighWater() const { return Size() > high_water_; }
   // PruneCandidates returns the names of the least recently looked-up nodes that take the
-  // table down to its low-water mark.
+  // table down to its low-water mark. Directories and pinned inodes are never candidates: the
+  // kernel's d_invalidate detaches every mount on or under a dropped name, and the container's
+  // mount points are directories, or files the shim pins.
   std::vector<NameRef> PruneCandidates() const;
+  // Pin keeps the inode (dev, ino) off the candidates.
+  void Pin(dev_t dev, ino_t ino);
 
  private:
   struct Key {
@@ -86,6 +91,7 @@ class NodeTable {
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Node>> by_id_;
   std::unordered_map<Key, uint64_t, KeyHash> by_inode_;
+  std::unordered_set<Key, KeyHash> pinned_;  // guarded by mu_
   std::list<uint64_t> lru_;  // node ids, least recently looked up first
   std::atomic<size_t> size_{0};
   uint64_t next_id_ = 2;

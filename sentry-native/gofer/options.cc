@@ -12,7 +12,7 @@ namespace gofer {
 const char kUsage[] =
     "usage: runsc-ts-gofer --id <container-id> [--mode exclusive|shared] [--passthrough-depth N]\n"
     "                      [--threads N] [--log-fd N] [--debug] --serve <fuse-fd>:<host-path> ...\n"
-    "                      [--serve-shared <fuse-fd>:<host-path> ...]\n";
+    "                      [--serve-shared <fuse-fd>:<host-path> ...] [--pin <path in the root> ...]\n";
 
 namespace {
 
@@ -61,7 +61,7 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* err) {
       continue;
     }
     if (a != "--id" && a != "--mode" && a != "--passthrough-depth" && a != "--threads" &&
-        a != "--log-fd" && a != "--serve" && a != "--serve-shared") {
+        a != "--log-fd" && a != "--serve" && a != "--serve-shared" && a != "--pin") {
       *err = "unknown argument " + a;
       return false;
     }
@@ -95,6 +95,8 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* err) {
         *err = "--log-fd: want a file descriptor number, got \"" + v + "\"";
         return false;
       }
+    } else if (a == "--pin") {
+      out->pins.push_back(v);
     } else {  // --serve, --serve-shared
       Served s;
       if (!ParseServe(v, &s)) {

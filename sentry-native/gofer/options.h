@@ -28,6 +28,8 @@ struct Options {
   int log_fd = -1;  // -1: stderr
   bool debug = false;
   std::vector<Served> served;
+  // pins: paths in the first served tree (the root) that are mount points in the container.
+  std::vector<std::string> pins;
 };
 
 // kUsage is printed on a command-line error.

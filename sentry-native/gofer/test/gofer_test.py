@@ -1064,18 +1064,26 @@ class ConfinementTest(GoferCase):
             got = in_child(fn, timeout=10)
             self.assertIn(got, ("ENOTCONN", "ECONNABORTED", "EIO"), "%s after the gofer died" % what)
 
-    def test_node_fds_stay_under_the_fd_limit(self):
+    def test_node_fds_stay_under_the_fd_limit_and_mounts_on_served_names_stay(self):
+        # Dropping names past the fd budget must never drop a mount point: the kernel would detach
+        # the mounts on it (a container's /proc, /dev, volumes, its /etc/hosts file bind).
         import resource
         g_back = self.mkdir("back-limit")
         for i in range(3000):
             open(os.path.join(g_back, "f%04d" % i), "w").close()
+        os.mkdir(os.path.join(g_back, "mdir"))
+        open(os.path.join(g_back, "mfile"), "w").close()
+        host_file = os.path.join(self.tmp, "hosts")
+        with open(host_file, "w") as f:
+            f.write("bound\n")
         mnt = self.mkdir("mnt-limit")
         fd = os.open("/dev/fuse", os.O_RDWR | os.O_CLOEXEC)
         sys_mount("runsc-ts", mnt, "fuse", 0,
                   "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions" % fd)
         self.extra_mounts.append(mnt)
         log = open(os.path.join(self.tmp, "limit.log"), "wb")
-        proc = subprocess.Popen([BINARY, "--id", ID_PREFIX + "-limit", "--debug", "--serve", "%d:%s" % (fd, g_back)],
+        proc = subprocess.Popen([BINARY, "--id", ID_PREFIX + "-limit", "--debug", "--serve", "%d:%s" % (fd, g_back),
+                                 "--pin", "/mfile"],
                                 pass_fds=[fd], stderr=log, stdout=subprocess.DEVNULL,
                                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1000, 1000)))
         os.close(fd)
@@ -1084,6 +1092,9 @@ class ConfinementTest(GoferCase):
             limit = [l for l in open("/proc/%d/limits" % proc.pid) if l.startswith("Max open files")][0].split()[3]
             if int(limit) > 1000:
                 self.skipTest("the gofer could raise its fd limit to %s (CAP_SYS_RESOURCE)" % limit)
+            sys_mount("tmpfs", os.path.join(mnt, "mdir"), "tmpfs", 0, "size=64k")
+            sys_mount(host_file, os.path.join(mnt, "mfile"), "none", 4096, "")  # MS_BIND
+            submounts = [os.path.join(mnt, "mdir"), os.path.join(mnt, "mfile")]
             most = 0
             for i in range(3000):
                 os.stat(os.path.join(mnt, "f%04d" % i))
@@ -1092,7 +1103,17 @@ class ConfinementTest(GoferCase):
             self.assertLess(most, 1000)
             with open(os.path.join(self.tmp, "limit.log")) as f:
                 self.assertIn("asked the kernel to drop", f.read())
+            mounted = [l.split()[4] for l in open("/proc/self/mountinfo")]
+            for m in submounts:
+                self.assertIn(m, mounted, "the mount on %s survived the dropped names" % m)
+            with open(os.path.join(mnt, "mfile")) as f:
+                self.assertEqual(f.read(), "bound\n")
         finally:
+            for m in (os.path.join(mnt, "mfile"), os.path.join(mnt, "mdir")):
+                try:
+                    sys_umount(m)
+                except OSError:
+                    pass
             sys_umount(mnt)
             try:
                 proc.wait(5)
