@@ -1,16 +1,19 @@
 // `make bench`: runsc-ts side by side with runc on one private containerd, in one run, printed as
 // medians and ratios (only ratios measured together mean anything across machines).
 import { execFileSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Containerd, RUNC_RUNTIME, RUNSC_TS_RUNTIME, startContainerd } from '../integration/containerd';
+import { Containerd, REPO_DIR, RUNC_RUNTIME, RUNSC_TS_RUNTIME, startContainerd } from '../integration/containerd';
 import { CriClient } from '../integration/cri';
 import { PodRunner } from '../integration/cri-pods';
-import { BUSYBOX_IMAGE, importCriImages, importImage } from '../integration/image';
+import { BUSYBOX_IMAGE, importCriImages, importImage, tar, TarEntry } from '../integration/image';
 import { TapTest, uniqueId, waitFor } from '../integration/helpers';
-import { installProbe } from '../integration/probe';
+import { buildStatic, installProbe, installStatic, STATIC_FLAGS } from '../integration/probe';
 
 const RUNS = Number(process.env.BENCH_RUNS || 10);
+/** FS_RUNS is how many containers per runtime the file-system rows take the median of. */
+const FS_RUNS = Number(process.env.BENCH_FS_RUNS || 5);
 const IDLE_MAX = 10;
 
 interface Row {
@@ -76,8 +79,8 @@ function pss(pid: number): number {
 }
 
 /**
- * runtimePids lists the processes of a runtime by name. Warm shims (command line ending in
- * "zygote") serve the whole containerd, not a container: they are counted only when asked for.
+ * runtimePids lists the processes of a runtime by name: without warm, those that are not warm
+ * shims (command line ending in " zygote", one per containerd); with warm, only the warm shims.
  */
 function runtimePids(names: string[], warm = false): number[] {
   const out: number[] = [];
@@ -93,7 +96,20 @@ function runtimePids(names: string[], warm = false): number[] {
   return out;
 }
 
-/** idlePss starts n idle containers and returns the runtime's total PSS (kB) with them running. */
+/**
+ * runtimePss sums the PSS (kB) of a runtime's processes, its warm shims included. A warm shim
+ * forks every serving shim, which then shares the warm shim's pages copy-on-write, and PSS
+ * splits each shared page evenly among the processes mapping it: with k serving shims, each of
+ * them and the warm shim is charged 1/(k+1) of those pages. Leaving the warm shim out would
+ * drop 1/2 of them at 1 container but only 1/11 at 10, so the shared pages' PSS would seem to
+ * move onto the serving shims as their number grows and inflate the marginal figure. Counted
+ * at both points, the total is the runtime's whole cost and the difference the true marginal one.
+ */
+function runtimePss(names: string[]): number {
+  return [...runtimePids(names), ...runtimePids(names, true)].reduce((s, p) => s + pss(p), 0);
+}
+
+/** idlePss starts n idle containers and returns the runtime's total PSS (kB, runtimePss) with them running. */
 async function idlePss(cd: Containerd, runtime: string, n: number, names: string[]): Promise<number> {
   const ids: string[] = [];
   try {
@@ -103,7 +119,7 @@ async function idlePss(cd: Containerd, runtime: string, n: number, names: string
       await mustCtr(cd, ['run', '-d', '--runtime', runtime, BUSYBOX_IMAGE, id, 'sleep', '1000']);
     }
     await new Promise((r) => setTimeout(r, 1500)); // let start-up garbage settle
-    return runtimePids(names).reduce((s, p) => s + pss(p), 0);
+    return runtimePss(names);
   } finally {
     for (const id of ids) await removeTask(cd, id);
   }
@@ -134,7 +150,7 @@ async function podStart(runner: PodRunner): Promise<number> {
   }
 }
 
-/** idlePodsPss runs n idle pods (2 containers each) and returns the runtime's total PSS (kB). */
+/** idlePodsPss runs n idle pods (2 containers each) and returns the runtime's total PSS (kB, runtimePss). */
 async function idlePodsPss(runner: PodRunner, n: number, names: string[]): Promise<number> {
   const td = new Teardowns();
   try {
@@ -144,7 +160,7 @@ async function idlePodsPss(runner: PodRunner, n: number, names: string[]): Promi
       await runner.startContainer(pod, 'b', { command: ['sleep', '1000'] });
     }
     await new Promise((r) => setTimeout(r, 1500));
-    return runtimePids(names).reduce((s, p) => s + pss(p), 0);
+    return runtimePss(names);
   } finally {
     await td.finish();
   }
@@ -157,8 +173,13 @@ const SYSCALL_LOOPS = 1_000_000;
  * runsc-ts's trapped calls reach the sentry, and returns its path.
  */
 function platformConfig(cd: Containerd, platform: 'ptrace' | 'unotify'): string {
-  const file = path.join(cd.baseDir, `bench-platform-${platform}.toml`);
-  fs.writeFileSync(file, `platform = "${platform}"\n`);
+  return runtimeConfig(cd, `platform-${platform}`, `platform = "${platform}"\n`);
+}
+
+/** runtimeConfig writes a runtime config file named after `name` in the base dir and returns its path. */
+function runtimeConfig(cd: Containerd, name: string, toml: string): string {
+  const file = path.join(cd.baseDir, `bench-${name}.toml`);
+  fs.writeFileSync(file, toml);
   return file;
 }
 
@@ -188,8 +209,117 @@ async function syscallCosts(cd: Containerd, runtime: string, probeDir: string, r
   }
 }
 
+/** FSBENCH_SOURCE is the in-container file-system benchmark (see its header). */
+const FSBENCH_SOURCE = path.join(REPO_DIR, 'integration', 'probe', 'fsbench.c');
+
+/** FS_SIZES are the file-system rows' loop counts and sizes. */
+const FS_SIZES = { statLoops: 200_000, smallReads: 20_000, bigMiB: 256, createFiles: 10_000, tarFiles: 3000 };
+
+/** FS_SCRATCH is the scratch directory in the container's root file system (its overlay snapshot). */
+const FS_SCRATCH = '/fsbench-scratch';
+
+/** FsVariant is one column of the file-system rows: a runtime and its runtime config file. */
+interface FsVariant {
+  label: string;
+  runtime: string;
+  config?: string;
+}
+
+/** FsResult is one container's file-system figures, in fsbench's units. */
+interface FsResult {
+  stat: number; // ns per stat
+  smallread: number; // ns per open + read 4 KiB + close
+  seqwrite: number; // MB/s, fsync included
+  seqread: number; // MB/s, warm
+  createdelete: number; // µs per file created and deleted
+  tar: number; // ms
+}
+
+/** FsRow is one file-system row: a figure of FsResult in runc, direct and gofer columns. */
+interface FsRow {
+  name: string;
+  unit: string;
+  key: keyof FsResult;
+  target?: string;
+}
+
+/**
+ * tarArchive returns a deterministic uncompressed tar of about 23 MB: FS_SIZES.tarFiles files
+ * in 50 directories, mostly small (0.5-4 KiB), some of 4-16 KiB, a few of 32-128 KiB and two of
+ * 1 MiB, their contents slices of a 4 MiB pool of SHA-256 output (incompressible).
+ */
+function tarArchive(): Buffer {
+  const pool = Buffer.alloc(4 << 20);
+  for (let i = 0; i < pool.length / 32; i++) crypto.createHash('sha256').update(`runsc-ts fsbench ${i}`).digest().copy(pool, i * 32);
+  let x = 0x2545f491; // xorshift32: the sizes are the same on every run
+  const rand = (lo: number, hi: number): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return lo + ((x >>> 0) % (hi - lo));
+  };
+  const dirs = 50;
+  const entries: TarEntry[] = [{ name: 'tree', type: 'dir', mode: 0o755 }];
+  for (let d = 0; d < dirs; d++) entries.push({ name: `tree/d${d}`, type: 'dir', mode: 0o755 });
+  for (let i = 0; i < FS_SIZES.tarFiles; i++) {
+    const kind = rand(0, 100);
+    const size = i < 2 ? 1 << 20 : kind < 75 ? rand(512, 4096) : kind < 97 ? rand(4096, 16384) : rand(32768, 131072);
+    const off = rand(0, pool.length - size);
+    entries.push({ name: `tree/d${i % dirs}/f${i}`, type: 'file', mode: 0o644, data: pool.subarray(off, off + size) });
+  }
+  return tar(entries);
+}
+
+/**
+ * installFsbench puts fsbench and the tar archive in <dir>/fsbench (bind-mounted read-only at
+ * /fsbench) and returns that directory and the archive's size in bytes.
+ */
+function installFsbench(dir: string): { dir: string; tarBytes: number } {
+  const target = installStatic(buildStatic(FSBENCH_SOURCE, STATIC_FLAGS, 'fsbench'), dir, 'fsbench', 'fsbench');
+  const archive = tarArchive();
+  fs.writeFileSync(path.join(target, 'tree.tar'), archive);
+  return { dir: target, tarBytes: archive.length };
+}
+
+/**
+ * fsCosts runs the fsbench subcommands one after the other in one fresh container of `variant`
+ * (fsbench bound read-only at /fsbench; the scratch directory in the container's root file
+ * system, removed with the container) and returns the figures.
+ */
+async function fsCosts(cd: Containerd, variant: FsVariant, fsbenchDir: string): Promise<FsResult> {
+  const id = uniqueId('bench-fs');
+  try {
+    const config = variant.config ? ['--runtime-config-path', variant.config] : [];
+    await mustCtr(cd, ['run', '-d', '--runtime', variant.runtime, ...config, '--mount', `type=bind,src=${fsbenchDir},dst=/fsbench,options=rbind:ro`, BUSYBOX_IMAGE, id, 'sleep', '1000']);
+    await waitFor(() => cd.ctr(['task', 'ls']), (r) => new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, 'm').test(r.stdout), 10_000, 20);
+    let n = 0;
+    const run = async (...args: string[]): Promise<number> => {
+      const r = await cd.ctr(['task', 'exec', '--exec-id', `fs${n++}`, id, '/fsbench/fsbench', ...args], { timeoutMs: 120_000 });
+      const v = Number(r.stdout.trim());
+      if (r.code !== 0 || r.stdout.trim() === '' || !Number.isFinite(v)) throw new Error(`fsbench ${args.join(' ')} (${variant.label}): exit ${r.code}: ${r.stdout.trim()} ${r.stderr.trim()}`);
+      return v;
+    };
+    await mustCtr(cd, ['task', 'exec', '--exec-id', 'mkdir', id, 'mkdir', '-p', FS_SCRATCH]);
+    const big = `${FS_SCRATCH}/big`;
+    return {
+      stat: await run('stat', '/', String(FS_SIZES.statLoops)),
+      smallread: await run('smallread', `${FS_SCRATCH}/small`, String(FS_SIZES.smallReads)),
+      seqwrite: await run('seqwrite', big, String(FS_SIZES.bigMiB)),
+      seqread: await run('seqread', big, String(FS_SIZES.bigMiB)),
+      tar: await run('tar', '/fsbench/tree.tar', `${FS_SCRATCH}/tar`),
+      // Last: it makes the most names come and go, and whatever that leaves in the runtime's
+      // caches (a gofer prunes its node table past a high-water mark) stays out of the others.
+      createdelete: await run('createdelete', `${FS_SCRATCH}/many`, String(FS_SIZES.createFiles)),
+    };
+  } finally {
+    await removeTask(cd, id);
+  }
+}
+
 function fmt(n: number, unit: string): string {
   if (unit === 'MB') return `${(n / 1024).toFixed(1)} MB`;
+  if (unit === 'MB/s') return `${n.toFixed(0)} MB/s`;
+  if (unit === 'µs') return `${n.toFixed(1)} µs`;
   if (unit === 'ns') return n >= 10_000 ? `${(n / 1000).toFixed(1)} µs` : `${n.toFixed(0)} ns`;
   return `${n.toFixed(1)} ms`;
 }
@@ -217,7 +347,9 @@ async function main(): Promise<void> {
       ex.ts.push(d);
     }
     const runcNames = ['containerd-shim-runc-v2'];
-    const tsNames = ['containerd-shim-runsc-ts-v1', 'runsc-ts-sentry'];
+    // Shims, sentries and the containers' gofers: the runtime's processes (issue 5's target is
+    // "shim + sentry + gofers"); runtimePss adds the warm shims.
+    const tsNames = ['containerd-shim-runsc-ts-v1', 'runsc-ts-sentry', 'runsc-ts-gofer'];
     const runc1 = await idlePss(cd, RUNC_RUNTIME, 1, runcNames);
     const runcN = await idlePss(cd, RUNC_RUNTIME, IDLE_MAX, runcNames);
     const ts1 = await idlePss(cd, RUNSC_TS_RUNTIME, 1, tsNames);
@@ -227,6 +359,24 @@ async function main(): Promise<void> {
     const sysRunc = await syscallCosts(cd, RUNC_RUNTIME, probeDir);
     const sysTs = await syscallCosts(cd, RUNSC_TS_RUNTIME, probeDir, platformConfig(cd, 'ptrace'));
     const sysTsUnotify = await syscallCosts(cd, RUNSC_TS_RUNTIME, probeDir, platformConfig(cd, 'unotify'));
+    // File-system rows: runc, runsc-ts with file-access = "direct" (host directories bound as
+    // they are, like runc) and runsc-ts by default (exclusive: the gofer, with passthrough).
+    // One short-lived container per runtime and run; the order rotates from run to run, so
+    // what one container leaves behind (writeback, a deleted snapshot) hits each alike.
+    const fsb = installFsbench(cd.baseDir);
+    const fsVariants: FsVariant[] = [
+      { label: 'runc', runtime: RUNC_RUNTIME },
+      { label: 'direct', runtime: RUNSC_TS_RUNTIME, config: runtimeConfig(cd, 'file-access-direct', 'file-access = "direct"\n') },
+      { label: 'gofer', runtime: RUNSC_TS_RUNTIME },
+    ];
+    const fsRuns: FsResult[][] = fsVariants.map(() => []);
+    for (let i = 0; i < FS_RUNS; i++) {
+      for (let k = 0; k < fsVariants.length; k++) {
+        const v = (i + k) % fsVariants.length;
+        fsRuns[v].push(await fsCosts(cd, fsVariants[v], fsb.dir));
+      }
+    }
+    const fsMedian = (v: number, key: keyof FsResult): number => median(fsRuns[v].map((r) => r[key]));
     const pods = { runc: [] as number[], ts: [] as number[] };
     const runcPods = new PodRunner(cd, cri, 'runc');
     const tsPods = new PodRunner(cd, cri, 'runsc-ts');
@@ -261,6 +411,29 @@ async function main(): Promise<void> {
       const ratio = r.runc > 0 ? `${(r.runscTs / r.runc).toFixed(2)}×` : '-';
       console.log(`${r.name.padEnd(w)}  ${fmt(r.runc, r.unit).padStart(10)}  ${fmt(r.runscTs, r.unit).padStart(10)}  ${ratio.padStart(7)}  ${r.target ?? ''}`);
     }
+    // Ratios are runsc-ts / runc, for times and throughputs alike (a throughput wants ≥ 1, a
+    // time ≤ 1); the targets are for the default, the gofer column.
+    const fsRows: FsRow[] = [
+      { name: 'stat() of image files (/bin/busybox, /etc/passwd, ...)', unit: 'ns', key: 'stat', target: '≤ 2×' },
+      { name: 'open + read 4 KiB + close (64 files, warm)', unit: 'ns', key: 'smallread' },
+      { name: `sequential write ${FS_SIZES.bigMiB} MiB (1 MiB writes, fsync)`, unit: 'MB/s', key: 'seqwrite', target: '≥ 0.9×' },
+      { name: `sequential read ${FS_SIZES.bigMiB} MiB (1 MiB reads, warm cache)`, unit: 'MB/s', key: 'seqread', target: '≥ 0.9×' },
+      // Creating files costs what the host file system's recent past makes it cost: ext4
+      // without a journal passes over every inode of the group deleted in the last minute (5
+      // while its table block is unwritten) on each create, so runc's figure here can swing
+      // several-fold between runs; the gofer's extra cost per file is the difference.
+      { name: `create then delete ${FS_SIZES.createFiles} empty files, per file`, unit: 'µs', key: 'createdelete', target: '≤ 3×' },
+      { name: `tar -xf ${(fsb.tarBytes / 1e6).toFixed(0)} MB, ${FS_SIZES.tarFiles} files (busybox)`, unit: 'ms', key: 'tar' },
+    ];
+    const fw = Math.max(...fsRows.map((r) => r.name.length));
+    const ratioOf = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+    console.log(`\nfile system in the container's root (its snapshot), medians of ${FS_RUNS} containers per column; ratios vs runc\n`);
+    console.log(`${'measure'.padEnd(fw)}  ${fsVariants.map((v, i) => `${v.label.padStart(10)}${i > 0 ? `  ${'ratio'.padStart(6)}` : ''}`).join('  ')}  target (gofer)`);
+    for (const r of fsRows) {
+      const [runc, direct, gofer] = fsVariants.map((_, v) => fsMedian(v, r.key));
+      console.log(`${r.name.padEnd(fw)}  ${fmt(runc, r.unit).padStart(10)}  ${fmt(direct, r.unit).padStart(10)}  ${ratioOf(direct, runc).padStart(6)}  ${fmt(gofer, r.unit).padStart(10)}  ${ratioOf(gofer, runc).padStart(6)}  ${r.target ?? ''}`);
+    }
+    console.log('\ndirect = runsc-ts with file-access = "direct" (no gofer); gofer = runsc-ts by default (file-access = "exclusive")');
   } finally {
     cri.close();
     await cd.stop();
