@@ -115,6 +115,14 @@ function sentries(): number[] {
     .map((p) => p.pid);
 }
 
+// The gofers tied to this containerd (one per container of a runsc-ts pod), by pid.
+function gofers(): number[] {
+  const { cd } = harness();
+  return leakedProcesses(cd.baseDir, [cd.pid])
+    .filter((p) => path.basename(p.cmdline.split(' ')[0] ?? '') === 'runsc-ts-gofer')
+    .map((p) => p.pid);
+}
+
 // ---- the view from inside ----
 
 /** PsRow is one line of `ps -o pid,ppid,args` run inside a container (sandbox pids). */
@@ -410,6 +418,7 @@ async function pauseDies(t: TapTest, sharePid: boolean): Promise<void> {
   const { cd, cri, pods } = harness();
   const leaks = leakCheck(cd);
   const sentriesBefore = new Set(sentries());
+  const gofersBefore = new Set(gofers());
   const pod = await pods.runPod(t, sharePid ? 'pausedies-shared' : 'pausedies', { sharePid });
   const ids = [
     await startRunning(t, pod, 'c1', ['sleep', '1001'], sharePid),
@@ -424,7 +433,9 @@ async function pauseDies(t: TapTest, sharePid: boolean): Promise<void> {
     return;
   }
   const podSentries = sentries().filter((p) => !sentriesBefore.has(p));
+  const podGofers = gofers().filter((p) => !gofersBefore.has(p));
   if (CRI_HANDLER === 'runsc-ts') {
+    t.equal(podGofers.length, 3, `the pod has a gofer per container, the pause's included (${podGofers.join(', ')})`);
     t.equal(podSentries.length, 1, `the pod has one sentry (${podSentries.join(', ')})`);
     t.equal(statusField(pause, 'TracerPid'), String(podSentries[0]), 'which traces the pause');
   }
@@ -445,6 +456,8 @@ async function pauseDies(t: TapTest, sharePid: boolean): Promise<void> {
   if (CRI_HANDLER === 'runsc-ts') {
     const left = await waitFor(() => sentries().filter((p) => podSentries.includes(p)), (l) => l.length === 0, 20_000, 200);
     t.same(left, [], "the pod's sentry ended");
+    const goferLeft = await waitFor(() => gofers().filter((p) => podGofers.includes(p)), (l) => l.length === 0, 20_000, 200);
+    t.same(goferLeft, [], "the pod's gofers ended (their file systems went with the containers' mount namespaces)");
   }
 
   await cri.stopPodSandbox(pod.id, 120_000);
