@@ -669,13 +669,17 @@ void SetUser(const msg::Process& p) {
   if (setresuid(p.uid, p.uid, p.uid) < 0) FailErrno(Format("setresuid %u", p.uid), errno);
 }
 
+// SetCapabilities gives the process the spec's sets, less what the sentry itself gave up (see
+// kNeverGranted in main.cc): those are not ours to give.
 void SetCapabilities(const msg::Capabilities& caps, int last_cap) {
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) < 0) FailErrno("capget", errno);
   for (int i = 0; i < 2; i++) {
-    data[i].effective = static_cast<uint32_t>(caps.effective >> (32 * i));
-    data[i].permitted = static_cast<uint32_t>(caps.permitted >> (32 * i));
-    data[i].inheritable = static_cast<uint32_t>(caps.inheritable >> (32 * i));
+    uint32_t ours = data[i].permitted;
+    data[i].effective = static_cast<uint32_t>(caps.effective >> (32 * i)) & ours;
+    data[i].permitted = static_cast<uint32_t>(caps.permitted >> (32 * i)) & ours;
+    data[i].inheritable = static_cast<uint32_t>(caps.inheritable >> (32 * i)) & ours;
   }
   if (syscall(SYS_capset, &header, data) < 0) FailErrno("capset", errno);
   for (int cap = 0; cap <= last_cap && cap < 64; cap++) {

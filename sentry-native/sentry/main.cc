@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/signalfd.h>
 
 #include <string>
@@ -45,6 +48,37 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
 
 }  // namespace
 
+// kNeverGranted are the capabilities no sandboxed process is given, so the sentry gives them up
+// at start (bounding, permitted, effective, inheritable sets): what they authorize is denied to
+// the containers anyway (module loading, reboot and kexec, setting clocks, process accounting,
+// iopl/ioperm, bpf, perf_event_open; docs/SYSCALLS.md) or reaches the host itself (its kernel
+// log, audit rules, LSM policy, wake-up alarms and suspend blocking, checkpoint/restore of pids).
+// A container spec that asks for them gets the rest (docs/SYSCALLS.md).
+constexpr int kNeverGranted[] = {
+    16 /* SYS_MODULE */,   17 /* SYS_RAWIO */, 20 /* SYS_PACCT */,      22 /* SYS_BOOT */,
+    25 /* SYS_TIME */,     30 /* AUDIT_CONTROL */, 32 /* MAC_OVERRIDE */, 33 /* MAC_ADMIN */,
+    34 /* SYSLOG */,       35 /* WAKE_ALARM */, 36 /* BLOCK_SUSPEND */,  37 /* AUDIT_READ */,
+    38 /* PERFMON */,      39 /* BPF */,       40 /* CHECKPOINT_RESTORE */};
+
+// DropNeverGranted removes kNeverGranted from every capability set of the sentry.
+bool DropNeverGranted() {
+  uint64_t drop = 0;
+  for (int cap : kNeverGranted) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return false;  // EINVAL: unknown to this kernel
+    drop |= 1ULL << cap;
+  }
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) < 0) return false;
+  for (int i = 0; i < 2; i++) {
+    uint32_t keep = ~static_cast<uint32_t>(drop >> (32 * i));
+    data[i].effective &= keep;
+    data[i].permitted &= keep;
+    data[i].inheritable &= keep;
+  }
+  return syscall(SYS_capset, &header, data) == 0;
+}
+
 int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
@@ -62,6 +96,10 @@ int main(int argc, char** argv) {
   // Our own children go into the new PID namespace: the first container's init is its PID 1.
   if (unshare(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
     logging::Error("creating the sandbox namespaces: %s", strerror(errno));
+    return 1;
+  }
+  if (!DropNeverGranted()) {
+    logging::Error("dropping capabilities: %s", strerror(errno));
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);  // children reset it before exec

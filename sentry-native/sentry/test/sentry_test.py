@@ -525,6 +525,26 @@ def test_capabilities(env):
     expect(int(caps["CapBnd"], 16) == (1 << 21) | 1, "bounding CAP_SYS_ADMIN|CAP_CHOWN: %r" % caps)
 
 
+def test_sentry_gives_up_capabilities_no_container_gets(env):
+    # Module loading, reboot, clocks, accounting, raw I/O, the host's kernel log, audit, LSM,
+    # wake alarms, suspend blocking, perf, bpf, checkpoint/restore: never granted.
+    never = [16, 17, 20, 22, 25, 30, 32, 33, 34, 35, 36, 37, 38, 39, 40]
+    last = int(open("/proc/sys/kernel/cap_last_cap").read())
+    never = [c for c in never if c <= last]
+    status = dict(l.split(":\t", 1) for l in open("/proc/%d/status" % env.sentry.proc.pid).read().splitlines() if ":\t" in l)
+    for key in ("CapBnd", "CapPrm", "CapEff"):
+        held = int(status[key], 16)
+        expect(all(not held & (1 << c) for c in never), "the sentry's %s holds none of %r: %s" % (key, never, status[key]))
+    expect(int(status["CapEff"], 16) & (1 << 21), "the sentry keeps CAP_SYS_ADMIN: %s" % status["CapEff"])
+    # A container asking for every capability still starts, with the rest of them.
+    full = (1 << (last + 1)) - 1
+    _, out, _ = env.run(["sh", "-c", "grep Cap /proc/self/status"], caps=full)
+    caps = dict(l.split(":\t") for l in out.decode().splitlines())
+    eff = int(caps["CapEff"], 16)
+    expect(all(not eff & (1 << c) for c in never), "none of them in the container: %r" % caps)
+    expect(eff & (1 << 21) and eff & (1 << 12), "CAP_SYS_ADMIN and CAP_NET_ADMIN are: %r" % caps)
+
+
 def test_no_new_privs_and_readonly(env):
     spec = spec_msg(env.rootfs, readonly=["/proc/sys"], masked=["/proc/keys", "/proc/acpi", "/proc/nonexistent"], rootfs_readonly=True)
     _, out, _ = env.run(["sh", "-c", "grep NoNewPrivs /proc/self/status; touch /x 2>&1; (echo y > /proc/sys/kernel/hostname)"
