@@ -86,4 +86,4 @@ uninstall:
 	! cmp -s deploy/runsc-ts.toml $(DESTDIR)/etc/containerd/runsc-ts.toml || rm -f $(DESTDIR)/etc/containerd/runsc-ts.toml
 
 clean:
-	rm -rf build shim/gen sentry-native/build .deps-stamp
+	rm -rf build shim/gen integration/gen sentry-native/build .deps-stamp
