@@ -117,7 +117,7 @@ struct SeccompRule {
 };
 
 // Trap decisions, as Trap.Decision.
-enum TrapDecision : uint32_t { kTrapDeny = 0, kTrapAllow = 1 };
+enum TrapDecision : uint32_t { kTrapDeny = 0, kTrapAllow = 1, kTrapMountChecked = 2 };
 
 // Trap is control.proto Trap.
 struct Trap {

@@ -311,9 +311,11 @@ TrapVerdict Sentry::DecideTrap(const Task& t, const std::string& name, long nr) 
     if (it != c->traps.end()) {
       v.allow = it->second.decision == msg::kTrapAllow;
       v.error = it->second.errno_value != 0 ? static_cast<int>(it->second.errno_value) : EPERM;
+      // Only mount(2) has a checked emulation (unotify); elsewhere the decision is a denial.
+      v.checked_mount = it->second.decision == msg::kTrapMountChecked && name == "mount";
     }
   }
-  const char* verdict = v.allow ? "allowed" : "denied";
+  const char* verdict = v.allow ? "allowed" : v.checked_mount ? "checked" : "denied";
   if (log_traps) {
     logging::Info("trap: container %s pid %d syscall %s (%ld): %s", t.container_id.c_str(), t.tid,
                   name.empty() ? "?" : name.c_str(), nr, verdict);

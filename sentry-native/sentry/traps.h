@@ -12,6 +12,9 @@
 struct TrapVerdict {
   bool allow = false;
   int error = 0;  // errno returned by a denied call
+  // checked_mount: a mount(2) the unotify platform checks and performs itself (Trap decision
+  // MOUNT_CHECKED); allow is false and error the errno of a platform that cannot (ptrace).
+  bool checked_mount = false;
 };
 
 // TrapDecider judges a trapped syscall of a task (name "" when this libseccomp does not know the

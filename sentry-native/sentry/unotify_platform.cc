@@ -3,6 +3,7 @@
 #include "unotify_platform.h"
 
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include <iterator>
 
+#include "checked_mount.h"
 #include "log.h"
 #include "seccomp_filter.h"
 #include "sys.h"
@@ -94,8 +96,10 @@ void Notifier::OnEvent(uint64_t key, uint32_t events) {
 }
 
 // Answer receives one notification and sends the decision: the call's errno, or
-// SECCOMP_USER_NOTIF_FLAG_CONTINUE to let it run. Only the syscall number is judged, never an
-// argument, so CONTINUE has no time-of-check-to-time-of-use gap.
+// SECCOMP_USER_NOTIF_FLAG_CONTINUE to let it run. Only the syscall number is judged for CONTINUE,
+// never an argument, so it has no time-of-check-to-time-of-use gap. A checked mount is judged on
+// its arguments, so it is never continued: the sentry performs it (checked_mount.h) and answers
+// with its result.
 void Notifier::Answer(uint64_t key, Listener& l) {
   struct seccomp_notif req;
   memset(&req, 0, sizeof(req));  // the kernel refuses a buffer that is not zeroed
@@ -126,6 +130,15 @@ void Notifier::Answer(uint64_t key, Listener& l) {
   resp.id = req.id;
   if (verdict.allow) {
     resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  } else if (verdict.checked_mount && req.data.arch == AUDIT_ARCH_X86_64 && nr == SYS_mount) {
+    int fd = l.fd.get();
+    uint64_t id = req.id;
+    uint64_t args[6];
+    for (int i = 0; i < 6; i++) args[i] = req.data.args[i];
+    int err = checked_mount::Emulate(l.cid, static_cast<pid_t>(req.pid), args,
+                                     [fd, &id] { return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0; });
+    resp.val = 0;
+    resp.error = err == 0 ? 0 : -err;
   } else {
     resp.error = -(verdict.error != 0 ? verdict.error : EPERM);
   }

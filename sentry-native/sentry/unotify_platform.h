@@ -5,6 +5,8 @@
 // whole process subtree. The sentry watches every listener in its event loop and answers each
 // notification with the decision the ptrace path makes (the same TrapDecider). Processes stay
 // ptrace-seized (Tracer) for everything else: process tracking, fork/exec events, pause, strace.
+// A checked mount (Trap decision MOUNT_CHECKED) is the one decision only this platform carries out:
+// the sentry reads the arguments and performs the mount itself (checked_mount.h).
 #pragma once
 
 #include <stdint.h>

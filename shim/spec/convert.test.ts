@@ -109,3 +109,18 @@ t.test('the sandbox platform flag reaches the seccomp message', async (t) => {
   const unotify = convertSpec({}, '/r', 'w', 'sandbox', { strace: false, straceSyscalls: [], straceLogSize: 64, platform: 'unotify' });
   t.equal(unotify.seccomp!.platform, 1);
 });
+
+t.test('a privileged process (CAP_SYS_ADMIN effective) gets checked mounts; others a denial', async (t) => {
+  const mountTrap = (caps?: string[]) =>
+    convertSpec({ process: caps ? { args: ['sh'], capabilities: { effective: caps } } : undefined }, '/r', 'w')
+      .seccomp!.traps!.find((x) => x.name === 'mount')!;
+  t.same(mountTrap(['CAP_CHOWN', 'CAP_SYS_ADMIN']), { name: 'mount', decision: 2, errno: 1 }, 'MOUNT_CHECKED, EPERM elsewhere');
+  t.equal(mountTrap(['sys_admin']).decision, 2, 'a name without CAP_ too');
+  t.equal(mountTrap(['CAP_CHOWN']).decision, 0, 'DENY without CAP_SYS_ADMIN');
+  t.equal(mountTrap([]).decision, 0, 'DENY with no capabilities');
+  t.equal(mountTrap().decision, 0, 'DENY without a process capability set');
+  const bounding = convertSpec({ process: { args: ['sh'], capabilities: { bounding: ['CAP_SYS_ADMIN'], permitted: ['CAP_SYS_ADMIN'] } } }, '/r', 'w');
+  t.equal(bounding.seccomp!.traps!.find((x) => x.name === 'mount')!.decision, 0, 'only the effective set counts');
+  const other = convertSpec({ process: { args: ['sh'], capabilities: { effective: ['CAP_SYS_ADMIN'] } } }, '/r', 'w');
+  t.ok(other.seccomp!.traps!.filter((x) => x.name !== 'mount').every((x) => x.decision === 0), 'every other trap stays a denial');
+});

@@ -5,7 +5,7 @@ import { cgroupMountPoints } from '../cgroupfs';
 import { invalidArgument } from '../errors';
 import type { runsc_ts } from '../gen/protos';
 import type { OciMount, OciProcess, OciSpec } from './oci';
-import { buildSeccomp, NO_STRACE, type FilterSettings } from './seccomp';
+import { buildSeccomp, hasEffectiveSysAdmin, NO_STRACE, type FilterSettings } from './seccomp';
 
 type IProcess = runsc_ts.sentry.v1.IProcess;
 type IContainerSpec = runsc_ts.sentry.v1.IContainerSpec;
@@ -293,7 +293,10 @@ export function convertSpec(
       .map((n) => ({ type: n.type, path: n.type === 'network' && network === 'none' ? '' : n.path ?? '' })),
     rootfsPropagation: propagation,
     sysctl: linux.sysctl ?? {},
-    seccomp: buildSeccomp(linux.seccomp, where, strace),
+    // A privileged container (CAP_SYS_ADMIN effective) gets checked mounts instead of EPERM.
+    seccomp: buildSeccomp(linux.seccomp, where, strace, {
+      mountChecked: hasEffectiveSysAdmin(spec.process?.capabilities?.effective),
+    }),
     cgroupPath: cgroupPath(spec),
   };
 }

@@ -1,6 +1,8 @@
 // Tests of the seccomp merge: the OCI profile stays as strong as it is; traps only where it allows.
 import t from 'tap';
-import { ACT, buildSeccomp, CLONE_NAMESPACE_FLAGS, NO_STRACE, PLATFORM, SANDBOX_TRAPS, SECCOMP_FILTER_FLAG_NEW_LISTENER } from './seccomp';
+import {
+  ACT, buildSeccomp, CLONE_NAMESPACE_FLAGS, hasEffectiveSysAdmin, NO_STRACE, PLATFORM, SANDBOX_TRAPS, SECCOMP_FILTER_FLAG_NEW_LISTENER, TRAP_DECISION,
+} from './seccomp';
 
 t.test('no profile: allow by default, every sandbox trap added', async (t) => {
   const s = buildSeccomp(undefined, 'w');
@@ -102,4 +104,22 @@ t.test('seccomp(2) with a listener of the container\'s own is refused (EBUSY) on
   // A profile that restricts seccomp itself keeps its decision.
   const own = buildSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['seccomp'], action: 'SCMP_ACT_ERRNO' }] }, 'w');
   t.notOk(own.rules!.find(isRefusal), 'a profile denying seccomp stands as it is');
+});
+
+t.test('mountChecked makes only the mount trap MOUNT_CHECKED (still EPERM where not emulated)', async (t) => {
+  const plain = buildSeccomp(undefined, 'w');
+  t.ok(plain.traps!.every((x) => x.decision === TRAP_DECISION.DENY), 'every trap a denial by default');
+  const checked = buildSeccomp(undefined, 'w', NO_STRACE, { mountChecked: true });
+  t.same(checked.traps!.find((x) => x.name === 'mount'), { name: 'mount', decision: TRAP_DECISION.MOUNT_CHECKED, errno: 1 });
+  t.ok(checked.traps!.filter((x) => x.name !== 'mount').every((x) => x.decision === TRAP_DECISION.DENY), 'umount2, fsopen, ... stay denied');
+  const profileDenies = buildSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] }, 'w', NO_STRACE, { mountChecked: true });
+  t.notOk(profileDenies.traps!.find((x) => x.name === 'mount'), 'a profile that denies mount keeps denying it');
+});
+
+t.test('hasEffectiveSysAdmin reads OCI capability names', async (t) => {
+  t.ok(hasEffectiveSysAdmin(['CAP_SYS_ADMIN']));
+  t.ok(hasEffectiveSysAdmin(['cap_sys_admin']));
+  t.ok(hasEffectiveSysAdmin(['SYS_ADMIN']));
+  t.notOk(hasEffectiveSysAdmin(['CAP_SYS_ADMINX', 'CAP_NET_ADMIN']));
+  t.notOk(hasEffectiveSysAdmin(undefined));
 });

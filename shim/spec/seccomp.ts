@@ -34,7 +34,9 @@ const ops: Record<string, number> = {
 
 /**
  * SANDBOX_TRAPS is the trapped set of the ptrace platform and what the sentry decides for each.
- * Each is denied with the errno Linux gives an unprivileged caller. docs/SYSCALLS.md explains it.
+ * Each is denied with the errno Linux gives an unprivileged caller, except mount for a privileged
+ * container (TrapOptions.mountChecked), which the sentry checks and emulates on platform unotify.
+ * docs/SYSCALLS.md explains it.
  */
 export const SANDBOX_TRAPS: ReadonlyArray<readonly [string, number]> = [
   ['mount', EPERM], ['umount2', EPERM], ['pivot_root', EPERM], ['move_mount', EPERM],
@@ -51,6 +53,27 @@ export const SANDBOX_TRAPS: ReadonlyArray<readonly [string, number]> = [
 ];
 
 const ENOSYS = 38;
+
+/** TRAP_DECISION holds the values of control.proto Trap.Decision. */
+export const TRAP_DECISION = { DENY: 0, ALLOW: 1, MOUNT_CHECKED: 2 } as const;
+
+/** TrapOptions is what the container's process changes in the sentry's decisions. */
+export interface TrapOptions {
+  /**
+   * mountChecked: the process has CAP_SYS_ADMIN in its effective set (a privileged container),
+   * so its mount trap is MOUNT_CHECKED: on platform unotify the sentry lets it mount tmpfs, proc,
+   * sysfs, devpts, mqueue and binds of its own files (never a block device); otherwise EPERM.
+   */
+  mountChecked?: boolean;
+}
+
+/** hasEffectiveSysAdmin says whether an OCI effective capability list holds CAP_SYS_ADMIN. */
+export function hasEffectiveSysAdmin(effective: string[] | undefined): boolean {
+  return (effective ?? []).some((c) => {
+    const n = c.toUpperCase();
+    return n === 'CAP_SYS_ADMIN' || n === 'SYS_ADMIN';
+  });
+}
 
 /**
  * SANDBOX_DENIALS are decided in the filter itself, without a trip to the sentry, where the
@@ -133,9 +156,15 @@ export const PLATFORM: Record<Platform, number> = { ptrace: 0, unotify: 1 };
 /**
  * buildSeccomp merges the OCI profile (absent = allow all) with the sandbox traps, and carries
  * the strace settings (the sentry turns the calls the result allows into traced ones) and the
- * platform (the sentry makes the traps SCMP_ACT_TRACE or SCMP_ACT_NOTIFY).
+ * platform (the sentry makes the traps SCMP_ACT_TRACE or SCMP_ACT_NOTIFY). opts.mountChecked
+ * makes the mount trap a checked mount (see TrapOptions).
  */
-export function buildSeccomp(profile: OciSeccomp | undefined, where: string, strace: FilterSettings = NO_STRACE): ISeccomp {
+export function buildSeccomp(
+  profile: OciSeccomp | undefined,
+  where: string,
+  strace: FilterSettings = NO_STRACE,
+  opts: TrapOptions = {},
+): ISeccomp {
   const defaultAction = profile ? action(profile.defaultAction, profile.defaultErrnoRet, where) : ACT.ALLOW;
   if (profile?.listenerPath) throw invalidArgument(`${where}: seccomp: listenerPath is not supported`);
   const rules = (profile?.syscalls ?? []).map((r) => ({
@@ -170,7 +199,8 @@ export function buildSeccomp(profile: OciSeccomp | undefined, where: string, str
     } else if (!defaultAllows) {
       continue;
     }
-    traps.push({ name, decision: 0, errno });
+    const decision = name === 'mount' && opts.mountChecked ? TRAP_DECISION.MOUNT_CHECKED : TRAP_DECISION.DENY;
+    traps.push({ name, decision, errno });
   }
   const denials = [];
   if (defaultAllows) {

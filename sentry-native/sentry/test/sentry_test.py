@@ -12,6 +12,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -282,6 +283,100 @@ def test_trapped_mount_denied_eperm(env, platform):
     status, out, err = env.run(["sh", "-c", "mount -t tmpfs x /mnt; echo rc=$?"], stderr=True, spec=spec, caps=ALL_CAPS)
     expect(b"rc=255" in out or b"rc=1" in out, "mount failed: out %r err %r" % (out, err))
     expect(b"ermission denied" in err or b"not permitted" in err, "EPERM text in %r" % err)
+
+
+# ---- checked mounts (Trap decision MOUNT_CHECKED: privileged containers on unotify) ----
+
+MOUNT_CHECKED = 2
+CAP_SYS_ADMIN = 1 << 21
+
+
+class _CheckedMountFiles:
+    """Directories (/cm/t, /cm/p, /cm/b, /cm/x), a block device node (/cm/blk, loop0), a symlink to
+    it (/cm/lnk) and a file (/cm/f) in the shared test rootfs, removed afterwards."""
+
+    def __init__(self, env):
+        self.base = os.path.join(env.rootfs, "cm")
+
+    def __enter__(self):
+        os.makedirs(self.base, exist_ok=True)
+        for d in ("t", "p", "b", "x"):
+            os.makedirs(os.path.join(self.base, d), exist_ok=True)
+        os.mknod(os.path.join(self.base, "blk"), stat.S_IFBLK | 0o600, os.makedev(7, 0))
+        os.symlink("/cm/blk", os.path.join(self.base, "lnk"))
+        with open(os.path.join(self.base, "f"), "w") as f:
+            f.write("x")
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _checked_mount_run(env, platform, script, caps=ALL_CAPS, decision=MOUNT_CHECKED):
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=[trap_msg("mount", decision, 1), trap_msg("umount2", 0, 1)],
+                                                    log_traps=True, platform=platform))
+    with _CheckedMountFiles(env):
+        return env.run(["sh", "-c", script], stderr=True, spec=spec, caps=caps)
+
+
+def test_checked_mount_allows_the_safe_kinds(env):
+    script = ("mount -t tmpfs x /cm/t; echo tmpfs=$?; mount -t proc p /cm/p; echo proc=$?; "
+              "mount --bind /etc /cm/b; echo bind=$?; mount -o ro,nosuid,nodev -t tmpfs y /cm/x; echo tmpfsro=$?; "
+              "cat /proc/mounts; ls /cm/b; test -d /cm/p/1 && echo proc-has-1")
+    status, out, err = _checked_mount_run(env, PLATFORM_UNOTIFY, script)
+    text = out.decode()
+    for kind in ("tmpfs", "proc", "bind", "tmpfsro"):
+        expect("%s=0" % kind in text, "%s mount done: out %r err %r" % (kind, out, err))
+    mounts = [l.split() for l in text.splitlines() if l.startswith(("x ", "p ", "y ")) or " /cm/" in l]
+    expect(any(m[1] == "/cm/t" and m[2] == "tmpfs" for m in mounts), "tmpfs in /proc/mounts: %r" % text)
+    expect(any(m[1] == "/cm/p" and m[2] == "proc" for m in mounts), "proc in /proc/mounts: %r" % text)
+    expect(any(m[1] == "/cm/b" for m in mounts), "bind in /proc/mounts: %r" % text)
+    expect(any(m[1] == "/cm/x" and m[3].startswith("ro,") and "nosuid" in m[3] for m in mounts),
+           "read-only tmpfs in /proc/mounts: %r" % text)
+    expect("passwd" in text and "group" in text, "the bind shows /etc: %r" % text)
+    expect("proc-has-1" in text, "the proc mount shows the sandbox's processes: %r" % text)
+    expect(status == 0, "status %d" % status)
+    # sysfs, devpts, mqueue; a relative target resolves from the caller's working directory.
+    script = ("mount -t sysfs s /cm/t; echo sysfs=$?; mount -t devpts -o newinstance d /cm/p; echo devpts=$?; "
+              "mount -t mqueue m /cm/b; echo mqueue=$?; cd /cm && mount -t tmpfs r x; echo rel=$?; cat /proc/mounts")
+    status, out, err = _checked_mount_run(env, PLATFORM_UNOTIFY, script)
+    text = out.decode()
+    for kind in ("sysfs", "devpts", "mqueue", "rel"):
+        expect("%s=0" % kind in text, "%s mount done: out %r err %r" % (kind, out, err))
+    mounts = [l.split() for l in text.splitlines() if " /cm/" in l]
+    expect(sorted((m[1], m[2]) for m in mounts) == [("/cm/b", "mqueue"), ("/cm/p", "devpts"), ("/cm/t", "sysfs"),
+                                                    ("/cm/x", "tmpfs")], "mounts: %r" % text)
+
+
+def test_checked_mount_refuses_the_rest(env):
+    script = ("mount -t ext4 /dev/xxx /cm/t; echo ext4=$?; mount --bind /cm/blk /cm/f; echo blk=$?; "
+              "mount --bind /cm/lnk /cm/f; echo lnk=$?; mount -t tmpfs -o remount x /cm/t; echo remount=$?; "
+              "mount -t tmpfs -o suid,dirsync x /cm/t; echo dirsync=$?; mount -t cgroup2 c /cm/t; echo cgroup=$?; "
+              "mount --make-shared /cm; echo shared=$?; cat /proc/mounts")
+    start = _log_size(env)
+    status, out, err = _checked_mount_run(env, PLATFORM_UNOTIFY, script)
+    text = out.decode()
+    for kind in ("ext4", "blk", "lnk", "remount", "dirsync", "cgroup", "shared"):
+        expect("%s=0" % kind not in text and "%s=" % kind in text, "%s refused: out %r err %r" % (kind, out, err))
+    expect(" /cm/" not in text, "nothing mounted: %r" % text)
+    expect(b"ermission denied" in err or b"not permitted" in err, "EPERM text in %r" % err)
+    lines = _trap_lines(env, start)
+    expect(lines and all("syscall mount" in l and "checked" in l for l in lines), "trap log: %r" % lines)
+
+
+@on_both_platforms
+def test_checked_mount_needs_cap_sys_admin_and_unotify(env, platform):
+    # Without CAP_SYS_ADMIN in the caller's effective set every mount is EPERM; on ptrace even with it.
+    cases = [ALL_CAPS & ~CAP_SYS_ADMIN] + ([ALL_CAPS] if platform == PLATFORM_PTRACE else [])
+    for caps in cases:
+        _, out, err = _checked_mount_run(env, platform, "mount -t tmpfs x /cm/t; echo rc=$?; "
+                                         "mount --bind /etc /cm/b; echo bind=$?; cat /proc/mounts", caps=caps)
+        expect(b"rc=0" not in out and b"bind=0" not in out and b" /cm/" not in out,
+               "caps 0x%x denied: out %r err %r" % (caps, out, err))
+        expect(b"ermission denied" in err or b"not permitted" in err, "EPERM text in %r" % err)
+    # A plain DENY trap stays a denial with every capability (unotify too).
+    _, out, err = _checked_mount_run(env, platform, "mount -t tmpfs x /cm/t; echo rc=$?", decision=0)
+    expect(b"rc=0" not in out, "DENY: out %r err %r" % (out, err))
 
 
 @on_both_platforms

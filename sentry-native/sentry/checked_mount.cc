@@ -1,0 +1,298 @@
+// Checked mount(2) emulation for the unotify platform (see checked_mount.h).
+#include "checked_mount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "log.h"
+#include "sys.h"
+#include "unique_fd.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOVE_MOUNT_T_SYMLINKS
+#define MOVE_MOUNT_T_SYMLINKS 0x00000010
+#endif
+#ifndef MOVE_MOUNT_T_AUTOMOUNTS
+#define MOVE_MOUNT_T_AUTOMOUNTS 0x00000020
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+namespace checked_mount {
+namespace {
+
+constexpr size_t kMaxString = 4096;   // bytes of a string argument, its NUL included
+constexpr int kHelperTimeoutMs = 5000;  // a mount of the allowed kinds is quick
+constexpr int kHelperFailed = 255;    // helper exit status: its set-up failed (not the mount)
+constexpr int kCapSysAdmin = 21;
+
+// kPlainFlags are the flags a new tmpfs/proc/sysfs/devpts/mqueue mount may carry.
+constexpr unsigned long kPlainFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
+                                      MS_RELATIME | MS_STRICTATIME | MS_SILENT;
+// kBindFlags are the flags a bind mount may carry (MS_BIND itself included).
+constexpr unsigned long kBindFlags = MS_BIND | MS_REC | MS_SILENT;
+
+const char* const kFsTypes[] = {"tmpfs", "proc", "sysfs", "devpts", "mqueue"};
+
+// Arg is one string argument read from the caller (null: a NULL pointer).
+struct Arg {
+  bool null = true;
+  std::string value;
+  const char* c_str() const { return null ? nullptr : value.c_str(); }
+};
+
+// ReadString reads the NUL-terminated string at addr from the caller's memory, page by page (a
+// string may end right before an unmapped page). False when unreadable or longer than kMaxString.
+bool ReadString(int mem, uint64_t addr, Arg* out) {
+  out->null = addr == 0;
+  out->value.clear();
+  if (out->null) return true;
+  const uint64_t page = 4096;
+  char buf[4096];
+  while (out->value.size() < kMaxString) {
+    size_t want = static_cast<size_t>(page - (addr % page));
+    want = std::min(want, kMaxString - out->value.size());
+    ssize_t n = pread(mem, buf, want, static_cast<off_t>(addr));
+    if (n <= 0) return false;
+    const char* nul = static_cast<const char*>(memchr(buf, 0, static_cast<size_t>(n)));
+    if (nul) {
+      out->value.append(buf, static_cast<size_t>(nul - buf));
+      return true;
+    }
+    out->value.append(buf, static_cast<size_t>(n));
+    addr += static_cast<uint64_t>(n);
+  }
+  return false;
+}
+
+// EffectiveCaps reads CapEff from /proc/<pid>/status (opened as fd); false when unreadable.
+bool EffectiveCaps(int status_fd, uint64_t* caps) {
+  char buf[4096];
+  ssize_t n = pread(status_fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  const char* line = strstr(buf, "\nCapEff:");
+  if (!line) return false;
+  unsigned long long v = 0;
+  if (sscanf(line + 8, "%llx", &v) != 1) return false;
+  *caps = v;
+  return true;
+}
+
+// CloseAllBut closes every descriptor above 2 except those in keep (in the helper).
+void CloseAllBut(std::initializer_list<int> keep_list) {
+  int keep[8];
+  int n = 0;
+  for (int fd : keep_list)
+    if (n < 8) keep[n++] = fd;
+  for (int i = 1; i < n; i++)  // insertion sort: a handful of descriptors
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) std::swap(keep[j - 1], keep[j]);
+  unsigned int from = 3;
+  for (int i = 0; i <= n; i++) {
+    unsigned int to = i < n ? static_cast<unsigned int>(keep[i]) : ~0U;
+    if (i < n && keep[i] < 3) continue;
+    if (to > from) {
+      if (syscall(SYS_close_range, from, to - 1, 0) < 0) {
+        unsigned int last = to == ~0U ? 65535U : to - 1;
+        for (unsigned int fd = from; fd <= last; fd++) close(static_cast<int>(fd));
+      }
+    }
+    if (i < n) from = static_cast<unsigned int>(keep[i]) + 1;
+  }
+}
+
+// Fds are the caller's /proc files the helper uses, opened before the notification is checked.
+struct Fds {
+  unique_fd mnt, pid, net, ipc, root, cwd;
+};
+
+// RunHelper runs in the forked helper (already in the caller's PID namespace): it joins the
+// caller's other namespaces, root and working directory, keeps only the caller's effective
+// capabilities, and mounts. Its exit status is the errno (0 = mounted, kHelperFailed = set-up).
+[[noreturn]] void RunHelper(const Fds& fds, uint64_t caps, unsigned long flags, const Arg& source,
+                            const Arg& target, const Arg& fstype, const Arg& data) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_DUMPABLE, 0);  // visible in the container's PID namespace for a moment
+  CloseAllBut({fds.mnt.get(), fds.net.get(), fds.ipc.get(), fds.root.get(), fds.cwd.get()});
+  if (setns(fds.net.get(), CLONE_NEWNET) < 0 || setns(fds.ipc.get(), CLONE_NEWIPC) < 0 ||
+      setns(fds.mnt.get(), CLONE_NEWNS) < 0)
+    _exit(kHelperFailed);
+  if (fchdir(fds.root.get()) < 0 || chroot(".") < 0 || fchdir(fds.cwd.get()) < 0) _exit(kHelperFailed);
+  close(fds.mnt.get());
+  close(fds.net.get());
+  close(fds.ipc.get());
+  close(fds.root.get());
+  close(fds.cwd.get());
+  // The caller's effective set, no more: the mount is checked by the kernel as the caller's.
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct cap[2];
+  memset(cap, 0, sizeof(cap));
+  cap[0].effective = cap[0].permitted = static_cast<uint32_t>(caps);
+  cap[1].effective = cap[1].permitted = static_cast<uint32_t>(caps >> 32);
+  if (syscall(SYS_capset, &hdr, cap) < 0) _exit(kHelperFailed);
+  if (flags & MS_BIND) {
+    // Clone the source's mount tree first, then judge exactly what was cloned: no path is looked
+    // up twice, so nothing can be swapped between the check and the mount.
+    int tree = static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, source.c_str(),
+                                        OPEN_TREE_CLONE | O_CLOEXEC | ((flags & MS_REC) ? AT_RECURSIVE : 0)));
+    if (tree < 0) _exit(errno & 0xff);
+    struct stat st;
+    if (fstat(tree, &st) < 0) _exit(errno & 0xff);
+    if (S_ISBLK(st.st_mode)) _exit(EPERM);
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target.c_str(),
+                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS | MOVE_MOUNT_T_AUTOMOUNTS) < 0)
+      _exit(errno & 0xff);
+    _exit(0);
+  }
+  if (mount(source.c_str(), target.c_str(), fstype.c_str(), flags, data.c_str()) < 0) _exit(errno & 0xff);
+  _exit(0);
+}
+
+// Perform forks the helper into the caller's PID namespace (so a proc mount shows the caller's
+// processes) and waits for it (bounded).
+int Perform(const std::string& cid, pid_t pid, const Fds& fds, uint64_t caps, unsigned long flags, const Arg& source,
+            const Arg& target, const Arg& fstype, const Arg& data) {
+  auto back = sys::Open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+  if (!back.ok()) {
+    logging::Error("checked mount: opening our PID namespace: %s", strerror(back.error()));
+    return EPERM;
+  }
+  if (setns(fds.pid.get(), CLONE_NEWPID) < 0) {
+    logging::Error("checked mount: container %s task %d: entering its PID namespace: %s", cid.c_str(), pid,
+                   strerror(errno));
+    return EPERM;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t helper = fork();
+  if (helper == 0) RunHelper(fds, caps, flags, source, target, fstype, data);
+  int fork_errno = errno;
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (setns(back.value().get(), CLONE_NEWPID) < 0) {
+    logging::Error("checked mount: returning to the sandbox's PID namespace: %s", strerror(errno));
+    abort();  // every later child would land in the wrong namespace
+  }
+  if (helper < 0) {
+    logging::Error("checked mount: container %s task %d: fork: %s", cid.c_str(), pid, strerror(fork_errno));
+    return EPERM;
+  }
+  unique_fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, helper, 0)));
+  if (pidfd.get() >= 0) {
+    struct pollfd p = {pidfd.get(), POLLIN, 0};
+    int r;
+    do {
+      r = poll(&p, 1, kHelperTimeoutMs);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) {
+      logging::Error("checked mount: container %s task %d: the mount took over %d ms; killed", cid.c_str(), pid,
+                     kHelperTimeoutMs);
+      kill(helper, SIGKILL);
+    }
+  }
+  int status = 0;
+  while (waitpid(helper, &status, __WALL) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) == kHelperFailed) {
+    logging::Error("checked mount: container %s task %d: the helper failed (status 0x%x)", cid.c_str(), pid, status);
+    return EPERM;
+  }
+  return WEXITSTATUS(status);
+}
+
+}  // namespace
+
+int Emulate(const std::string& cid, pid_t pid, const uint64_t args[6], const std::function<bool()>& still_waiting) {
+  unsigned long flags = static_cast<unsigned long>(args[3]);
+  if ((flags & 0xffff0000UL) == 0xc0ed0000UL) flags &= ~0xffff0000UL;  // MS_MGC_VAL, as the kernel drops it
+  bool bind = (flags & MS_BIND) != 0;
+  if ((flags & ~(bind ? kBindFlags : kPlainFlags)) != 0) {
+    logging::Debug("checked mount: container %s task %d: flags 0x%lx refused", cid.c_str(), pid, flags);
+    return EPERM;
+  }
+  std::string proc = "/proc/" + std::to_string(pid);
+  auto open = [&](const char* name, int mode) {
+    auto r = sys::Open(proc + name, mode | O_CLOEXEC);
+    return r.ok() ? std::move(r.value()) : unique_fd();
+  };
+  unique_fd mem = open("/mem", O_RDONLY);
+  unique_fd status = open("/status", O_RDONLY);
+  Fds fds;
+  fds.mnt = open("/ns/mnt", O_RDONLY);
+  fds.pid = open("/ns/pid", O_RDONLY);
+  fds.net = open("/ns/net", O_RDONLY);
+  fds.ipc = open("/ns/ipc", O_RDONLY);
+  fds.root = open("/root", O_PATH | O_DIRECTORY);
+  fds.cwd = open("/cwd", O_PATH | O_DIRECTORY);
+  if (mem.get() < 0 || status.get() < 0 || fds.mnt.get() < 0 || fds.pid.get() < 0 || fds.net.get() < 0 ||
+      fds.ipc.get() < 0 || fds.root.get() < 0 || fds.cwd.get() < 0) {
+    logging::Debug("checked mount: container %s task %d: its /proc files are gone", cid.c_str(), pid);
+    return EPERM;
+  }
+  uint64_t caps = 0;
+  if (!EffectiveCaps(status.get(), &caps) || !(caps & (1ULL << kCapSysAdmin))) {
+    logging::Debug("checked mount: container %s task %d: no CAP_SYS_ADMIN in its effective set", cid.c_str(), pid);
+    return EPERM;
+  }
+  Arg source, target, fstype, data;
+  if (!ReadString(mem.get(), args[0], &source) || !ReadString(mem.get(), args[1], &target) ||
+      !ReadString(mem.get(), args[2], &fstype) || !ReadString(mem.get(), args[4], &data))
+    return EFAULT;  // unreadable or too long, as the kernel's copy would fail
+  if (target.null) return EFAULT;
+  if (bind) {
+    if (source.null) return EFAULT;
+    fstype = Arg();  // ignored by a bind, as by the kernel
+    data = Arg();
+  } else {
+    bool known = false;
+    for (const char* t : kFsTypes) known = known || (!fstype.null && fstype.value == t);
+    if (!known) {
+      logging::Debug("checked mount: container %s task %d: file system type \"%s\" refused", cid.c_str(), pid,
+                     fstype.value.c_str());
+      return EPERM;
+    }
+  }
+  // Everything read belongs to the task that made the call only if it is still waiting for it.
+  if (!still_waiting()) return EPERM;
+  int err = Perform(cid, pid, fds, caps, flags, source, target, fstype, data);
+  logging::Debug("checked mount: container %s task %d: mount(\"%s\", \"%s\", \"%s\", 0x%lx): %s", cid.c_str(), pid,
+                 source.value.c_str(), target.value.c_str(), fstype.value.c_str(), flags,
+                 err == 0 ? "done" : strerror(err));
+  return err;
+}
+
+}  // namespace checked_mount
