@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "log.h"
+#include "strace.h"
 #include "sys.h"
 #include "unique_fd.h"
 
@@ -75,28 +76,15 @@ struct Arg {
   const char* c_str() const { return null ? nullptr : value.c_str(); }
 };
 
-// ReadString reads the NUL-terminated string at addr from the caller's memory, page by page (a
-// string may end right before an unmapped page). False when unreadable or longer than kMaxString.
-bool ReadString(int mem, uint64_t addr, Arg* out) {
+// ReadString reads the NUL-terminated string at addr from the caller's memory (strace's reader).
+// False when unreadable or longer than kMaxString.
+bool ReadString(pid_t pid, uint64_t addr, Arg* out) {
   out->null = addr == 0;
   out->value.clear();
   if (out->null) return true;
-  const uint64_t page = 4096;
-  char buf[4096];
-  while (out->value.size() < kMaxString) {
-    size_t want = static_cast<size_t>(page - (addr % page));
-    want = std::min(want, kMaxString - out->value.size());
-    ssize_t n = pread(mem, buf, want, static_cast<off_t>(addr));
-    if (n <= 0) return false;
-    const char* nul = static_cast<const char*>(memchr(buf, 0, static_cast<size_t>(n)));
-    if (nul) {
-      out->value.append(buf, static_cast<size_t>(nul - buf));
-      return true;
-    }
-    out->value.append(buf, static_cast<size_t>(n));
-    addr += static_cast<uint64_t>(n);
-  }
-  return false;
+  bool complete = false;
+  out->value = strace::ReadMemory(pid, addr, kMaxString, true, &complete);
+  return complete;
 }
 
 // EffectiveCaps reads CapEff from /proc/<pid>/status (opened as fd); false when unreadable.
@@ -249,7 +237,6 @@ int Emulate(const std::string& cid, pid_t pid, const uint64_t args[6], const std
     auto r = sys::Open(proc + name, mode | O_CLOEXEC);
     return r.ok() ? std::move(r.value()) : unique_fd();
   };
-  unique_fd mem = open("/mem", O_RDONLY);
   unique_fd status = open("/status", O_RDONLY);
   Fds fds;
   fds.mnt = open("/ns/mnt", O_RDONLY);
@@ -258,7 +245,7 @@ int Emulate(const std::string& cid, pid_t pid, const uint64_t args[6], const std
   fds.ipc = open("/ns/ipc", O_RDONLY);
   fds.root = open("/root", O_PATH | O_DIRECTORY);
   fds.cwd = open("/cwd", O_PATH | O_DIRECTORY);
-  if (mem.get() < 0 || status.get() < 0 || fds.mnt.get() < 0 || fds.pid.get() < 0 || fds.net.get() < 0 ||
+  if (status.get() < 0 || fds.mnt.get() < 0 || fds.pid.get() < 0 || fds.net.get() < 0 ||
       fds.ipc.get() < 0 || fds.root.get() < 0 || fds.cwd.get() < 0) {
     logging::Debug("checked mount: container %s task %d: its /proc files are gone", cid.c_str(), pid);
     return EPERM;
@@ -269,8 +256,8 @@ int Emulate(const std::string& cid, pid_t pid, const uint64_t args[6], const std
     return EPERM;
   }
   Arg source, target, fstype, data;
-  if (!ReadString(mem.get(), args[0], &source) || !ReadString(mem.get(), args[1], &target) ||
-      !ReadString(mem.get(), args[2], &fstype) || !ReadString(mem.get(), args[4], &data))
+  if (!ReadString(pid, args[0], &source) || !ReadString(pid, args[1], &target) ||
+      !ReadString(pid, args[2], &fstype) || !ReadString(pid, args[4], &data))
     return EFAULT;  // unreadable or too long, as the kernel's copy would fail
   if (target.null) return EFAULT;
   if (bind) {

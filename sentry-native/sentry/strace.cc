@@ -54,35 +54,6 @@ const std::map<std::string, Shape>& Shapes() {
   return shapes;
 }
 
-// ReadMemory copies up to len bytes at addr from tid, page by page (a fault ends the copy);
-// stop_at_nul ends it at the first NUL, which is not included.
-std::string ReadMemory(pid_t tid, uint64_t addr, size_t len, bool stop_at_nul, bool* complete) {
-  std::string out;
-  *complete = false;
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  while (out.size() < len) {
-    uint64_t at = addr + out.size();
-    size_t chunk = static_cast<size_t>(page - at % page);
-    if (chunk > len - out.size()) chunk = len - out.size();
-    char buf[4096 * 2];
-    if (chunk > sizeof(buf)) chunk = sizeof(buf);
-    struct iovec local = {buf, chunk};
-    struct iovec remote = {reinterpret_cast<void*>(at), chunk};
-    ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
-    if (n <= 0) return out;
-    if (stop_at_nul) {
-      const void* nul = memchr(buf, 0, static_cast<size_t>(n));
-      if (nul) {
-        out.append(buf, static_cast<const char*>(nul) - buf);
-        *complete = true;
-        return out;
-      }
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  *complete = !stop_at_nul;
-  return out;
-}
 
 std::string Quote(const std::string& s, bool truncated) {
   std::string out = "\"";
@@ -122,6 +93,34 @@ std::string Integer(uint64_t v) {
 }
 
 }  // namespace
+
+std::string ReadMemory(pid_t tid, uint64_t addr, size_t len, bool stop_at_nul, bool* complete) {
+  std::string out;
+  *complete = false;
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  while (out.size() < len) {
+    uint64_t at = addr + out.size();
+    size_t chunk = static_cast<size_t>(page - at % page);
+    if (chunk > len - out.size()) chunk = len - out.size();
+    char buf[4096 * 2];
+    if (chunk > sizeof(buf)) chunk = sizeof(buf);
+    struct iovec local = {buf, chunk};
+    struct iovec remote = {reinterpret_cast<void*>(at), chunk};
+    ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+    if (n <= 0) return out;
+    if (stop_at_nul) {
+      const void* nul = memchr(buf, 0, static_cast<size_t>(n));
+      if (nul) {
+        out.append(buf, static_cast<const char*>(nul) - buf);
+        *complete = true;
+        return out;
+      }
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  *complete = !stop_at_nul;
+  return out;
+}
 
 std::string FormatCall(pid_t tid, const std::string& name, long nr, const uint64_t args[6], uint32_t log_size) {
   if (log_size == 0) log_size = kDefaultLogSize;

@@ -26,6 +26,11 @@ struct Settings {
 // (quoted, cut at log_size), small integers in decimal, anything else in hex.
 std::string FormatCall(pid_t tid, const std::string& name, long nr, const uint64_t args[6], uint32_t log_size);
 
+// ReadMemory copies up to len bytes at addr from tid's memory, page by page (a fault ends the
+// copy; a string may end right before an unmapped page); stop_at_nul ends it at the first NUL,
+// which is not included. complete: the copy got all len bytes, or (stop_at_nul) found the NUL.
+std::string ReadMemory(pid_t tid, uint64_t addr, size_t len, bool stop_at_nul, bool* complete);
+
 // FormatResult renders a return value: "3", or "-1 ENOENT (No such file or directory)".
 std::string FormatResult(int64_t rval, bool is_error);
 
