@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "fs_util.h"
 #include "log.h"
 #include "ops.h"
 #include "sys.h"
@@ -224,31 +225,22 @@ void Connection::ResolvePins() {
     if (pin_resolved_[i]) continue;
     // One component at a time, never following a link, as every lookup of ours.
     unique_fd cur;
-    int dir = root->fd.get();
     bool ok = true;
-    size_t start = 0;
     const std::string& p = cfg.pins[i];
-    while (ok && start <= p.size()) {
-      size_t end = p.find('/', start);
-      if (end == std::string::npos) end = p.size();
+    for (size_t start = 0; ok && start <= p.size();) {
+      size_t end = std::min(p.find('/', start), p.size());
       std::string part = p.substr(start, end - start);
       start = end + 1;
       if (part.empty()) continue;
-      if (part == "." || part == "..") {
-        ok = false;
-        break;
-      }
-      int fd = openat(dir, part.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0) {
-        ok = false;
-        break;
-      }
-      cur.reset(fd);
-      dir = fd;
+      auto next = ValidName(part) ? OpenChild(cur ? cur.get() : root->fd.get(), part.c_str())
+                                  : Result<unique_fd>::Error(EINVAL);
+      ok = next.ok();
+      if (ok) cur = std::move(next.value());
     }
-    struct stat st;
-    if (!ok || !cur || fstat(cur.get(), &st) != 0) continue;
-    nodes.Pin(st.st_dev, st.st_ino);
+    if (!ok || !cur) continue;
+    auto st = StatFd(cur.get());
+    if (!st.ok()) continue;
+    nodes.Pin(st->st_dev, st->st_ino);
     pin_resolved_[i] = true;
   }
 }
