@@ -24,7 +24,7 @@ import {
 } from './helpers';
 import { BUSYBOX_IMAGE, importImage } from './image';
 import { ZYGOTE_SLOTS, zygotePath } from '../shim/bootstrap/zygote-path';
-import { SHIM_NAMES } from './leftovers';
+import { leakedProcesses, SHIM_NAMES } from './leftovers';
 
 /** RUNTIME is the runtime under test: runsc-ts unless RUNSC_TS_IT_RUNTIME names another. */
 const RUNTIME = process.env.RUNSC_TS_IT_RUNTIME || RUNSC_TS_RUNTIME;
@@ -121,19 +121,12 @@ function runtimeProcesses(): string[] {
   return out;
 }
 
-// The warm shims (zygotes) of this containerd, by pid.
+// The warm shims (zygotes) of this containerd, by pid (their argv names its address).
 function warmShimPids(): number[] {
-  const out: number[] = [];
-  for (const ent of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(ent)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${ent}/cmdline`, 'latin1').split('\0').join(' ').trim();
-      if (cmd.endsWith(' zygote') && cmd.includes(harness().address) && cmd.startsWith('containerd-shim-runsc-ts-v1')) out.push(Number(ent));
-    } catch {
-      // gone
-    }
-  }
-  return out.sort((a, b) => a - b);
+  return leakedProcesses(harness().baseDir, [], true)
+    .filter((p) => p.cmdline.startsWith('containerd-shim-runsc-ts-v1') && p.cmdline.endsWith(' zygote'))
+    .map((p) => p.pid)
+    .sort((a, b) => a - b);
 }
 
 // After a run that failed: the container record and every process, mount and bundle are gone.

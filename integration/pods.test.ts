@@ -109,18 +109,20 @@ function cgroupProcs(cgroupsPath: string): number[] {
 
 // The sentries tied to this containerd, by pid (warm shims are never sentries).
 function sentries(): number[] {
+  return runtimeProcesses(SENTRY);
+}
+
+// The processes tied to this containerd whose executable is named name, by pid.
+function runtimeProcesses(name: string): number[] {
   const { cd } = harness();
   return leakedProcesses(cd.baseDir, [cd.pid])
-    .filter((p) => path.basename(p.cmdline.split(' ')[0] ?? '') === SENTRY)
+    .filter((p) => path.basename(p.cmdline.split(' ')[0] ?? '') === name)
     .map((p) => p.pid);
 }
 
 // The gofers tied to this containerd (one per container of a runsc-ts pod), by pid.
 function gofers(): number[] {
-  const { cd } = harness();
-  return leakedProcesses(cd.baseDir, [cd.pid])
-    .filter((p) => path.basename(p.cmdline.split(' ')[0] ?? '') === 'runsc-ts-gofer')
-    .map((p) => p.pid);
+  return runtimeProcesses('runsc-ts-gofer');
 }
 
 // ---- the view from inside ----
