@@ -93,8 +93,8 @@ function becomeCopy(pid: number, listener: net.Server, quit: () => void, livenes
     const c = Number(code ?? process.exitCode ?? 0) || 0;
     try {
       process.emit('exit', c);
-    } finally {
-      native.exitNow(c);
+    } catch {
+      // an exit handler's error must not keep the copy alive
     }
     return native.exitNow(c);
   };
