@@ -197,8 +197,14 @@ async function syscallCosts(cd: Containerd, runtime: string, probeDir: string, r
     await waitFor(() => cd.ctr(['task', 'ls']), (r) => new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, 'm').test(r.stdout), 10_000, 20);
     if (runtime === RUNSC_TS_RUNTIME) {
       const shim = Number(fs.readFileSync(path.join(cd.stateDir, 'io.containerd.runtime.v2.task', cd.namespace, id, 'shim.pid'), 'utf8'));
-      for (const child of fs.readFileSync(`/proc/${shim}/task/${shim}/children`, 'utf8').trim().split(/\s+/)) {
-        if (fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('runsc-ts-sentry')) execFileSync('taskset', ['-pc', '0', child], { stdio: 'ignore' });
+      // The sentry traces, and its spawner clones the exec'd probe (which inherits its CPU).
+      const children = (pid: string): string[] => fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      for (const child of children(String(shim))) {
+        if (!fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('runsc-ts-sentry')) continue;
+        execFileSync('taskset', ['-pc', '0', child], { stdio: 'ignore' });
+        for (const spawner of children(child)) {
+          if (fs.readFileSync(`/proc/${spawner}/comm`, 'utf8').trim() === 'runsc-ts-spawn') execFileSync('taskset', ['-pc', '0', spawner], { stdio: 'ignore' });
+        }
       }
     }
     const out = await mustCtr(cd, ['task', 'exec', '--exec-id', 'bench', id, '/probe/escape', 'bench', String(SYSCALL_LOOPS)]);

@@ -9,7 +9,7 @@ import { isNotFound, runtime } from './cri';
 import { CRI_HANDLER, Pod, elapsed, logPathOf, parseCriLog, text, useCriHarness, waitLog } from './cri-pods';
 import { TapTest, leakCheck, waitFor } from './helpers';
 import { BUSYBOX_IMAGE, PAUSE_IMAGE } from './image';
-import { LeakedProcess, leakedProcesses } from './leftovers';
+import { leakedProcesses, programOf } from './leftovers';
 import v1 = runtime.v1;
 
 const NOTHING_LEFT = 'nothing left over';
@@ -123,10 +123,6 @@ function psTable(out: string): Map<number, string> {
 }
 
 // basename of argv[0]: how the tests tell shims, sentries and container processes apart.
-function programOf(p: LeakedProcess): string {
-  return path.basename(p.cmdline.split(' ')[0] ?? '');
-}
-
 // Copies the bundle config.json of each of the pod's containers (and the pause container) to
 // $RUNSC_TS_CRI_DUMP_DIR as <handler>-<label>-<container>.json, when set, to see the CRI's specs.
 function dumpSpecs(pod: Pod, label: string): void {

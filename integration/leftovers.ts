@@ -21,6 +21,18 @@ export interface Leftovers {
 /** SHIM_NAMES are the executable names of our runtime's host processes. */
 export const SHIM_NAMES = ['containerd-shim-runsc-ts-v1', 'runsc-ts-sentry'];
 
+/**
+ * SPAWNER_COMM is the name (comm) of the sentry's spawner: a fork of the sentry, so its argv is
+ * the sentry's (see sentry-native/sentry/spawner.h).
+ */
+export const SPAWNER_COMM = 'runsc-ts-spawn';
+
+/** programOf names a process by its executable, the sentry's spawner by its own name. */
+export function programOf(p: LeakedProcess): string {
+  if (p.comm === SPAWNER_COMM) return SPAWNER_COMM;
+  return path.basename(p.cmdline.split(' ')[0] ?? '');
+}
+
 function readOr(file: string, fallback: string): string {
   try {
     return fs.readFileSync(file, 'latin1');

@@ -10,7 +10,7 @@ import { CRI_NAMESPACE, RunResult } from './containerd';
 import { isNotFound, runtime } from './cri';
 import { CRI_HANDLER, Pod, elapsed, logPathOf, readLog, text, useCriHarness } from './cri-pods';
 import { TapTest, leakCheck, output, parsePs, sleep, waitFor } from './helpers';
-import { leakedProcesses, mountsUnder } from './leftovers';
+import { leakedProcesses, mountsUnder, programOf } from './leftovers';
 import v1 = runtime.v1;
 
 const NOTHING_LEFT = 'nothing left over';
@@ -116,7 +116,7 @@ function sentries(): number[] {
 function runtimeProcesses(name: string): number[] {
   const { cd } = harness();
   return leakedProcesses(cd.baseDir, [cd.pid])
-    .filter((p) => path.basename(p.cmdline.split(' ')[0] ?? '') === name)
+    .filter((p) => programOf(p) === name)
     .map((p) => p.pid);
 }
 

@@ -15,6 +15,7 @@ enum Code : int {
   kResourceExhausted = 8,
   kUnimplemented = 12,
   kInternal = 13,
+  kUnavailable = 14,
 };
 
 // Status is the outcome of a control method: OK, or a code with a message.

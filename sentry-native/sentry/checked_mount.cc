@@ -69,13 +69,6 @@ constexpr unsigned long kBindFlags = MS_BIND | MS_REC | MS_SILENT;
 
 const char* const kFsTypes[] = {"tmpfs", "proc", "sysfs", "devpts", "mqueue"};
 
-// Arg is one string argument read from the caller (null: a NULL pointer).
-struct Arg {
-  bool null = true;
-  std::string value;
-  const char* c_str() const { return null ? nullptr : value.c_str(); }
-};
-
 // ReadString reads the NUL-terminated string at addr from the caller's memory (strace's reader).
 // False when unreadable or longer than kMaxString.
 bool ReadString(pid_t pid, uint64_t addr, Arg* out) {
@@ -123,28 +116,26 @@ void CloseAllBut(std::initializer_list<int> keep_list) {
   }
 }
 
-// Fds are the caller's /proc files the helper uses, opened before the notification is checked.
-struct Fds {
-  unique_fd mnt, pid, net, ipc, root, cwd;
-};
-
 // RunHelper runs in the forked helper (already in the caller's PID namespace): it joins the
 // caller's other namespaces, root and working directory, keeps only the caller's effective
 // capabilities, and mounts. Its exit status is the errno (0 = mounted, kHelperFailed = set-up).
-[[noreturn]] void RunHelper(const Fds& fds, uint64_t caps, unsigned long flags, const Arg& source,
-                            const Arg& target, const Arg& fstype, const Arg& data) {
+[[noreturn]] void RunHelper(const Request& r) {
+  uint64_t caps = r.caps;
+  unsigned long flags = r.flags;
+  const Arg& source = r.source;
+  const Arg& target = r.target;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_DUMPABLE, 0);  // visible in the container's PID namespace for a moment
-  CloseAllBut({fds.mnt.get(), fds.net.get(), fds.ipc.get(), fds.root.get(), fds.cwd.get()});
-  if (setns(fds.net.get(), CLONE_NEWNET) < 0 || setns(fds.ipc.get(), CLONE_NEWIPC) < 0 ||
-      setns(fds.mnt.get(), CLONE_NEWNS) < 0)
+  CloseAllBut({r.mnt.get(), r.net.get(), r.ipc.get(), r.root.get(), r.cwd.get()});
+  if (setns(r.net.get(), CLONE_NEWNET) < 0 || setns(r.ipc.get(), CLONE_NEWIPC) < 0 ||
+      setns(r.mnt.get(), CLONE_NEWNS) < 0)
     _exit(kHelperFailed);
-  if (fchdir(fds.root.get()) < 0 || chroot(".") < 0 || fchdir(fds.cwd.get()) < 0) _exit(kHelperFailed);
-  close(fds.mnt.get());
-  close(fds.net.get());
-  close(fds.ipc.get());
-  close(fds.root.get());
-  close(fds.cwd.get());
+  if (fchdir(r.root.get()) < 0 || chroot(".") < 0 || fchdir(r.cwd.get()) < 0) _exit(kHelperFailed);
+  close(r.mnt.get());
+  close(r.net.get());
+  close(r.ipc.get());
+  close(r.root.get());
+  close(r.cwd.get());
   // The caller's effective set, no more: the mount is checked by the kernel as the caller's.
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct cap[2];
@@ -166,20 +157,86 @@ struct Fds {
       _exit(errno & 0xff);
     _exit(0);
   }
-  if (mount(source.c_str(), target.c_str(), fstype.c_str(), flags, data.c_str()) < 0) _exit(errno & 0xff);
+  if (mount(source.c_str(), target.c_str(), r.fstype.c_str(), flags, r.data.c_str()) < 0) _exit(errno & 0xff);
   _exit(0);
 }
 
-// Perform forks the helper into the caller's PID namespace (so a proc mount shows the caller's
-// processes) and waits for it (bounded).
-int Perform(const std::string& cid, pid_t pid, const Fds& fds, uint64_t caps, unsigned long flags, const Arg& source,
-            const Arg& target, const Arg& fstype, const Arg& data) {
+}  // namespace
+
+int Emulate(const std::string& cid, pid_t pid, const uint64_t args[6], const std::function<bool()>& still_waiting,
+            const Performer& perform) {
+  unsigned long flags = static_cast<unsigned long>(args[3]);
+  if ((flags & 0xffff0000UL) == 0xc0ed0000UL) flags &= ~0xffff0000UL;  // MS_MGC_VAL, as the kernel drops it
+  bool bind = (flags & MS_BIND) != 0;
+  if ((flags & ~(bind ? kBindFlags : kPlainFlags)) != 0) {
+    logging::Debug("checked mount: container %s task %d: flags 0x%lx refused", cid.c_str(), pid, flags);
+    return EPERM;
+  }
+  std::string proc = "/proc/" + std::to_string(pid);
+  auto open = [&](const char* name, int mode) {
+    auto r = sys::Open(proc + name, mode | O_CLOEXEC);
+    return r.ok() ? std::move(r.value()) : unique_fd();
+  };
+  unique_fd status = open("/status", O_RDONLY);
+  Request r;
+  r.cid = cid;
+  r.pid = pid;
+  r.mnt = open("/ns/mnt", O_RDONLY);
+  r.pid_ns = open("/ns/pid", O_RDONLY);
+  r.net = open("/ns/net", O_RDONLY);
+  r.ipc = open("/ns/ipc", O_RDONLY);
+  r.root = open("/root", O_PATH | O_DIRECTORY);
+  r.cwd = open("/cwd", O_PATH | O_DIRECTORY);
+  if (status.get() < 0 || r.mnt.get() < 0 || r.pid_ns.get() < 0 || r.net.get() < 0 ||
+      r.ipc.get() < 0 || r.root.get() < 0 || r.cwd.get() < 0) {
+    logging::Debug("checked mount: container %s task %d: its /proc files are gone", cid.c_str(), pid);
+    return EPERM;
+  }
+  uint64_t& caps = r.caps;
+  if (!EffectiveCaps(status.get(), &caps) || !(caps & (1ULL << kCapSysAdmin))) {
+    logging::Debug("checked mount: container %s task %d: no CAP_SYS_ADMIN in its effective set", cid.c_str(), pid);
+    return EPERM;
+  }
+  r.flags = flags;
+  Arg& source = r.source;
+  Arg& target = r.target;
+  Arg& fstype = r.fstype;
+  Arg& data = r.data;
+  if (!ReadString(pid, args[0], &source) || !ReadString(pid, args[1], &target) ||
+      !ReadString(pid, args[2], &fstype) || !ReadString(pid, args[4], &data))
+    return EFAULT;  // unreadable or too long, as the kernel's copy would fail
+  if (target.null) return EFAULT;
+  if (bind) {
+    if (source.null) return EFAULT;
+    fstype = Arg();  // ignored by a bind, as by the kernel
+    data = Arg();
+  } else {
+    bool known = false;
+    for (const char* t : kFsTypes) known = known || (!fstype.null && fstype.value == t);
+    if (!known) {
+      logging::Debug("checked mount: container %s task %d: file system type \"%s\" refused", cid.c_str(), pid,
+                     fstype.value.c_str());
+      return EPERM;
+    }
+  }
+  // Everything read belongs to the task that made the call only if it is still waiting for it.
+  if (!still_waiting()) return EPERM;
+  int err = perform(r);
+  logging::Debug("checked mount: container %s task %d: mount(\"%s\", \"%s\", \"%s\", 0x%lx): %s", cid.c_str(), pid,
+                 source.value.c_str(), target.value.c_str(), fstype.value.c_str(), flags,
+                 err == 0 ? "done" : strerror(err));
+  return err;
+}
+
+int Perform(const Request& r) {
+  const std::string& cid = r.cid;
+  pid_t pid = r.pid;
   auto back = sys::Open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
   if (!back.ok()) {
     logging::Error("checked mount: opening our PID namespace: %s", strerror(back.error()));
     return EPERM;
   }
-  if (setns(fds.pid.get(), CLONE_NEWPID) < 0) {
+  if (setns(r.pid_ns.get(), CLONE_NEWPID) < 0) {
     logging::Error("checked mount: container %s task %d: entering its PID namespace: %s", cid.c_str(), pid,
                    strerror(errno));
     return EPERM;
@@ -188,11 +245,11 @@ int Perform(const std::string& cid, pid_t pid, const Fds& fds, uint64_t caps, un
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
   pid_t helper = fork();
-  if (helper == 0) RunHelper(fds, caps, flags, source, target, fstype, data);
+  if (helper == 0) RunHelper(r);
   int fork_errno = errno;
   sigprocmask(SIG_SETMASK, &old, nullptr);
   if (setns(back.value().get(), CLONE_NEWPID) < 0) {
-    logging::Error("checked mount: returning to the sandbox's PID namespace: %s", strerror(errno));
+    logging::Error("checked mount: returning to the spawner's PID namespace: %s", strerror(errno));
     abort();  // every later child would land in the wrong namespace
   }
   if (helper < 0) {
@@ -220,66 +277,6 @@ int Perform(const std::string& cid, pid_t pid, const Fds& fds, uint64_t caps, un
     return EPERM;
   }
   return WEXITSTATUS(status);
-}
-
-}  // namespace
-
-int Emulate(const std::string& cid, pid_t pid, const uint64_t args[6], const std::function<bool()>& still_waiting) {
-  unsigned long flags = static_cast<unsigned long>(args[3]);
-  if ((flags & 0xffff0000UL) == 0xc0ed0000UL) flags &= ~0xffff0000UL;  // MS_MGC_VAL, as the kernel drops it
-  bool bind = (flags & MS_BIND) != 0;
-  if ((flags & ~(bind ? kBindFlags : kPlainFlags)) != 0) {
-    logging::Debug("checked mount: container %s task %d: flags 0x%lx refused", cid.c_str(), pid, flags);
-    return EPERM;
-  }
-  std::string proc = "/proc/" + std::to_string(pid);
-  auto open = [&](const char* name, int mode) {
-    auto r = sys::Open(proc + name, mode | O_CLOEXEC);
-    return r.ok() ? std::move(r.value()) : unique_fd();
-  };
-  unique_fd status = open("/status", O_RDONLY);
-  Fds fds;
-  fds.mnt = open("/ns/mnt", O_RDONLY);
-  fds.pid = open("/ns/pid", O_RDONLY);
-  fds.net = open("/ns/net", O_RDONLY);
-  fds.ipc = open("/ns/ipc", O_RDONLY);
-  fds.root = open("/root", O_PATH | O_DIRECTORY);
-  fds.cwd = open("/cwd", O_PATH | O_DIRECTORY);
-  if (status.get() < 0 || fds.mnt.get() < 0 || fds.pid.get() < 0 || fds.net.get() < 0 ||
-      fds.ipc.get() < 0 || fds.root.get() < 0 || fds.cwd.get() < 0) {
-    logging::Debug("checked mount: container %s task %d: its /proc files are gone", cid.c_str(), pid);
-    return EPERM;
-  }
-  uint64_t caps = 0;
-  if (!EffectiveCaps(status.get(), &caps) || !(caps & (1ULL << kCapSysAdmin))) {
-    logging::Debug("checked mount: container %s task %d: no CAP_SYS_ADMIN in its effective set", cid.c_str(), pid);
-    return EPERM;
-  }
-  Arg source, target, fstype, data;
-  if (!ReadString(pid, args[0], &source) || !ReadString(pid, args[1], &target) ||
-      !ReadString(pid, args[2], &fstype) || !ReadString(pid, args[4], &data))
-    return EFAULT;  // unreadable or too long, as the kernel's copy would fail
-  if (target.null) return EFAULT;
-  if (bind) {
-    if (source.null) return EFAULT;
-    fstype = Arg();  // ignored by a bind, as by the kernel
-    data = Arg();
-  } else {
-    bool known = false;
-    for (const char* t : kFsTypes) known = known || (!fstype.null && fstype.value == t);
-    if (!known) {
-      logging::Debug("checked mount: container %s task %d: file system type \"%s\" refused", cid.c_str(), pid,
-                     fstype.value.c_str());
-      return EPERM;
-    }
-  }
-  // Everything read belongs to the task that made the call only if it is still waiting for it.
-  if (!still_waiting()) return EPERM;
-  int err = Perform(cid, pid, fds, caps, flags, source, target, fstype, data);
-  logging::Debug("checked mount: container %s task %d: mount(\"%s\", \"%s\", \"%s\", 0x%lx): %s", cid.c_str(), pid,
-                 source.value.c_str(), target.value.c_str(), fstype.value.c_str(), flags,
-                 err == 0 ? "done" : strerror(err));
-  return err;
 }
 
 }  // namespace checked_mount

@@ -73,6 +73,7 @@ struct Container {
   CgroupHold cgroups;                            // the directories made for it; released with it
   std::string id;
   msg::ContainerSpec spec;
+  std::string create_payload;              // the CreateContainerRequest, for the spawner
   std::map<std::string, msg::Trap> traps;  // by syscall name
   strace::Settings strace;                 // from spec.seccomp
   pid_t init_pid = 0;

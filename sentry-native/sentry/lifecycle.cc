@@ -18,7 +18,7 @@
 #include "setup_channel.h"
 #include "sys.h"
 
-Status Sentry::Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3]) {
+Status Sentry::Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3], const std::string& exec_payload) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return Status(kInternal, "creating the setup channel: " + sys::ErrnoText(errno));
@@ -47,7 +47,7 @@ Status Sentry::Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3
   }
 
   pid_t pid = 0;
-  Status forked = ForkChild(c, plan, &pid);
+  Status forked = ForkChild(c, plan, exec_payload, &pid);
   child_end.reset();
 
   if (!forked.ok()) return forked;
@@ -75,38 +75,16 @@ Status Sentry::Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3
   return Status();
 }
 
-// ForkChild forks a child running RunChild(plan) into the PID namespace c's processes live in.
-Status Sentry::ForkChild(Container* c, const ChildPlan& plan, pid_t* pid) {
-  // A namespace nested in the sandbox's is below ours too, so setns may point our children's
-  // namespace there for this one fork; it is pointed back right after.
-  unique_fd back;
-  if (c->pid_ns && !plan.new_pid_ns) {
-    auto current = sys::Open("/proc/self/ns/pid_for_children", O_RDONLY);
-    if (!current.ok()) return Status(kInternal, "opening the sandbox's PID namespace: " + sys::ErrnoText(current.error()));
-    back = std::move(current.value());
-    if (setns(c->pid_ns.get(), CLONE_NEWPID) < 0)
-      return Status(kInternal, "entering the container's PID namespace: " + sys::ErrnoText(errno));
-  }
-  // Signals stay blocked in the child until just before execve (it resets the handlers).
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, &old);
-  *pid = fork();
-  if (*pid == 0) RunChild(plan);
-  int fork_errno = errno;
-  sigprocmask(SIG_SETMASK, &old, nullptr);
-  if (back && setns(back.get(), CLONE_NEWPID) < 0) {
-    // Every later child would land in the wrong namespace: nothing sane is left to do.
-    logging::Error("returning to the sandbox's PID namespace: %s", strerror(errno));
-    abort();
-  }
-  if (*pid < 0) {
-    std::string text = "fork: " + sys::ErrnoText(fork_errno);
-    if (fork_errno == ENOMEM)
-      text += back ? " (has the init of the container's PID namespace exited?)" : " (has the sandbox's init exited?)";
-    return Status(kInternal, text);
-  }
-  return Status();
+// ForkChild has the spawner clone a child running RunChild(plan) into the PID namespace c's
+// processes live in; the child is ours (CLONE_PARENT).
+Status Sentry::ForkChild(Container* c, const ChildPlan& plan, const std::string& exec_payload, pid_t* pid) {
+  ForkRequest r;
+  r.create_payload = c->create_payload;
+  r.exec_payload = exec_payload;
+  r.plan = &plan;
+  // A namespace nested in the sandbox's is below the spawner's too: it clones into it.
+  if (c->pid_ns && !plan.new_pid_ns) r.pid_ns = c->pid_ns.get();
+  return spawner_.Fork(r, pid);
 }
 
 // WatchChannel (re)registers p's setup channel with the loop, keyed by p's current pid.

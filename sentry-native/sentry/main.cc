@@ -1,5 +1,6 @@
-// runsc-ts-sentry: flags, the sandbox namespaces (PID, IPC, UTS), SIGCHLD via signalfd, and then
-// the Sentry's event loop. Usage: runsc-ts-sentry --control-fd N [--id SANDBOX_ID] [--debug]
+// runsc-ts-sentry: flags, the spawner (which makes the sandbox namespaces: PID, IPC, UTS), the
+// sentry's confinement of itself, SIGCHLD via signalfd, and then the Sentry's event loop.
+// Usage: runsc-ts-sentry --control-fd N [--id SANDBOX_ID] [--debug] [--seccomp-log]
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,7 +16,9 @@
 #include <string>
 
 #include "log.h"
+#include "self_confine.h"
 #include "sentry.h"
+#include "spawner.h"
 #include "unique_fd.h"
 
 namespace {
@@ -24,6 +27,7 @@ struct Flags {
   int control_fd = -1;
   std::string id = "sandbox";
   bool debug = false;
+  bool seccomp_log = false;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -31,6 +35,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     std::string a = argv[i];
     if (a == "--debug") {
       f->debug = true;
+    } else if (a == "--seccomp-log") {
+      f->seccomp_log = true;
     } else if ((a == "--control-fd" || a == "--id") && i + 1 < argc) {
       std::string v = argv[++i];
       if (a == "--id") f->id = v;
@@ -82,7 +88,7 @@ bool DropNeverGranted() {
 int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
-    fprintf(stderr, "usage: runsc-ts-sentry --control-fd N [--id SANDBOX_ID] [--debug]\n");
+    fprintf(stderr, "usage: runsc-ts-sentry --control-fd N [--id SANDBOX_ID] [--debug] [--seccomp-log]\n");
     return 2;
   }
   logging::Init("runsc-ts-sentry", flags.debug);
@@ -93,16 +99,18 @@ int main(int argc, char** argv) {
     logging::Error("prctl: %s", strerror(errno));
     return 1;
   }
-  // Our own children go into the new PID namespace: the first container's init is its PID 1.
-  if (unshare(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
-    logging::Error("creating the sandbox namespaces: %s", strerror(errno));
-    return 1;
-  }
   if (!DropNeverGranted()) {
     logging::Error("dropping capabilities: %s", strerror(errno));
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);  // children reset it before exec
+  // The spawner creates the sandbox's namespaces and, from now on, every process in them.
+  Spawner spawner;
+  Status started = spawner.Start();
+  if (!started.ok()) {
+    logging::Error("%s", started.message.c_str());
+    return 1;
+  }
 
   sigset_t chld;
   sigemptyset(&chld);
@@ -116,6 +124,11 @@ int main(int argc, char** argv) {
     logging::Error("signalfd: %s", strerror(errno));
     return 1;
   }
-  Sentry sentry(flags.id, unique_fd(flags.control_fd), unique_fd(sfd));
+  Sentry sentry(flags.id, unique_fd(flags.control_fd), unique_fd(sfd), std::move(spawner));
+  Status confined = self_confine::Enter(flags.seccomp_log);
+  if (!confined.ok()) {
+    logging::Error("%s", confined.message.c_str());
+    return 1;
+  }
   return sentry.Run();
 }

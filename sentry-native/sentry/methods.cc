@@ -143,6 +143,7 @@ void Sentry::CreateContainer(uint32_t stream, const std::string& payload) {
 
   auto c = std::make_unique<Container>();
   c->id = id;
+  c->create_payload = payload;
   c->fuse_fds = std::move(fuse_fds);
   for (const msg::Trap& t : req.spec.seccomp.traps) c->traps[t.name] = t;
   c->strace.on = req.spec.seccomp.strace;
@@ -161,7 +162,7 @@ void Sentry::CreateContainer(uint32_t stream, const std::string& payload) {
   proc->pending_stream = stream;
   Container* raw = c.get();
   containers_[id] = std::move(c);
-  Status spawned = Spawn(raw, std::move(proc), stdio);
+  Status spawned = Spawn(raw, std::move(proc), stdio, "");
   if (!spawned.ok()) {
     containers_.erase(id);
     control_->ReplyError(stream, Status(spawned.code, "creating container " + id + ": " + spawned.message));
@@ -194,7 +195,7 @@ Status Sentry::ChoosePidNamespace(Container* c) {
   if (ioctl(fd->get(), NS_GET_NSTYPE) != CLONE_NEWPID)
     return Status(kInvalidArgument, "namespace " + path + " is not a PID namespace");
   struct stat sandbox;
-  if (stat("/proc/self/ns/pid_for_children", &sandbox) < 0)
+  if (stat(spawner_.SandboxPidNamespace().c_str(), &sandbox) < 0)
     return Status(kInternal, "reading the sandbox's PID namespace: " + sys::ErrnoText(errno));
   // Walk up from the named namespace until the sandbox's (the kernel nests at most 32 deep).
   unique_fd parent;
@@ -260,7 +261,7 @@ void Sentry::Exec(uint32_t stream, const std::string& payload) {
   proc->spec = std::move(req.process);
   proc->has_pending = true;
   proc->pending_stream = stream;
-  Status spawned = Spawn(c, std::move(proc), stdio);
+  Status spawned = Spawn(c, std::move(proc), stdio, payload);
   if (!spawned.ok())
     control_->ReplyError(stream, Status(spawned.code, "exec " + req.exec_id + ": " + spawned.message));
 }

@@ -21,10 +21,11 @@ constexpr int kCgroupRetryMs = 20;
 
 }  // namespace
 
-Sentry::Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld)
+Sentry::Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld, Spawner spawner)
     : sandbox_id_(std::move(sandbox_id)),
       control_fd_(std::move(control)),
       sigchld_(std::move(sigchld)),
+      spawner_(std::move(spawner)),
       tracer_(&table_, Tracer::Hooks{
                            [this](const Task& t) {
                              Container* c = ContainerOfTask(t);
@@ -44,6 +45,7 @@ Sentry::Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld)
                        }),
       notifier_(&loop_, &table_, Notifier::Hooks{
                                      [this](const Task& t, const std::string& name, long nr) { return DecideTrap(t, name, nr); },
+                                     [this](const checked_mount::Request& r) { return spawner_.Mount(r); },
                                  }),
       unotify_unavailable_(Notifier::Unavailable()) {}
 
@@ -131,6 +133,7 @@ Container* Sentry::ContainerOfTask(const Task& t) {
 }
 
 void Sentry::OnExit(pid_t pid, int status) {
+  if (pid == spawner_.pid()) return spawner_.Exited(status);
   std::string cid;
   if (Task* t = table_.Find(pid)) {
     if (t->assigned) cid = t->container_id;

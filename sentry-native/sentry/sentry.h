@@ -20,6 +20,7 @@
 #include "dead_gofers.h"
 #include "event_loop.h"
 #include "process_table.h"
+#include "spawner.h"
 #include "ptrace_platform.h"
 #include "status.h"
 #include "unique_fd.h"
@@ -28,7 +29,7 @@
 // Sentry owns every container of one sandbox.
 class Sentry {
  public:
-  Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld);
+  Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld, Spawner spawner);
   // Run serves until Shutdown or the control connection's EOF; returns the exit code.
   int Run();
 
@@ -56,9 +57,10 @@ class Sentry {
 
   // ---- process lifecycle (lifecycle.cc) ----
   // Spawn forks a child for proc that runs RunChild; registers it in the container.
-  Status Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3]);
+  // exec_payload is the ExecRequest of an exec (the spawner decodes it), "" for an init.
+  Status Spawn(Container* c, std::unique_ptr<Proc> proc, unique_fd stdio[3], const std::string& exec_payload);
   Status TakeFuseFds(const msg::ContainerSpec& spec, std::vector<unique_fd>* out);
-  Status ForkChild(Container* c, const ChildPlan& plan, pid_t* pid);
+  Status ForkChild(Container* c, const ChildPlan& plan, const std::string& exec_payload, pid_t* pid);
   void WatchChannel(Container* c, Proc* p);
   void OnChannel(const std::string& cid, pid_t pid);
   void OnHandoff(Container* c, Proc* p, pid_t init);
@@ -92,6 +94,7 @@ class Sentry {
   std::unique_ptr<ControlConnection> control_;
   unique_fd control_fd_;
   unique_fd sigchld_;
+  Spawner spawner_;  // forks the containers' processes, performs checked mounts
   ProcessTable table_;
   Tracer tracer_;
   Notifier notifier_;                // the listeners of the unotify platform

@@ -136,7 +136,8 @@ void Notifier::Answer(uint64_t key, Listener& l) {
     uint64_t args[6];
     for (int i = 0; i < 6; i++) args[i] = req.data.args[i];
     int err = checked_mount::Emulate(l.cid, static_cast<pid_t>(req.pid), args,
-                                     [fd, &id] { return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0; });
+                                     [fd, &id] { return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0; },
+                                     hooks_.perform);
     resp.val = 0;
     resp.error = err == 0 ? 0 : -err;
   } else {

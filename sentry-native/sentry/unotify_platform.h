@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 
+#include "checked_mount.h"
 #include "event_loop.h"
 #include "process_table.h"
 #include "result.h"
@@ -27,6 +28,8 @@ class Notifier {
   struct Hooks {
     // decide judges a trapped syscall (the ptrace platform asks the same function).
     TrapDecider decide;
+    // perform carries out a judged checked mount (the spawner: the sentry cannot fork).
+    checked_mount::Performer perform;
   };
 
   Notifier(EventLoop* loop, ProcessTable* table, Hooks hooks) : loop_(loop), table_(table), hooks_(std::move(hooks)) {}

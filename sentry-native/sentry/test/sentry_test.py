@@ -620,17 +620,37 @@ def test_capabilities(env):
     expect(int(caps["CapBnd"], 16) == (1 << 21) | 1, "bounding CAP_SYS_ADMIN|CAP_CHOWN: %r" % caps)
 
 
+def proc_status(pid):
+    return dict(l.split(":\t", 1) for l in open("/proc/%d/status" % pid).read().splitlines() if ":\t" in l)
+
+
+def spawner_pid(sentry_pid):
+    # The spawner is the sentry's child named runsc-ts-spawn.
+    for task in os.listdir("/proc/%d/task" % sentry_pid):
+        for child in open("/proc/%d/task/%s/children" % (sentry_pid, task)).read().split():
+            if open("/proc/%s/comm" % child).read().strip() == "runsc-ts-spawn":
+                return int(child)
+    raise AssertionError("the sentry %d has no spawner child" % sentry_pid)
+
+
+# The sentry keeps CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_KILL, CAP_SYS_PTRACE.
+SENTRY_CAPS = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 19)
+
+
 def test_sentry_gives_up_capabilities_no_container_gets(env):
     # Module loading, reboot, clocks, accounting, raw I/O, the host's kernel log, audit, LSM,
-    # wake alarms, suspend blocking, perf, bpf, checkpoint/restore: never granted.
+    # wake alarms, suspend blocking, perf, bpf, checkpoint/restore: never granted. The spawner,
+    # which makes the containers' processes, holds none of them; the sentry only what it uses.
     never = [16, 17, 20, 22, 25, 30, 32, 33, 34, 35, 36, 37, 38, 39, 40]
     last = int(open("/proc/sys/kernel/cap_last_cap").read())
     never = [c for c in never if c <= last]
-    status = dict(l.split(":\t", 1) for l in open("/proc/%d/status" % env.sentry.proc.pid).read().splitlines() if ":\t" in l)
+    sentry = proc_status(env.sentry.proc.pid)
+    spawner = proc_status(spawner_pid(env.sentry.proc.pid))
     for key in ("CapBnd", "CapPrm", "CapEff"):
-        held = int(status[key], 16)
-        expect(all(not held & (1 << c) for c in never), "the sentry's %s holds none of %r: %s" % (key, never, status[key]))
-    expect(int(status["CapEff"], 16) & (1 << 21), "the sentry keeps CAP_SYS_ADMIN: %s" % status["CapEff"])
+        held = int(spawner[key], 16)
+        expect(all(not held & (1 << c) for c in never), "the spawner's %s holds none of %r: %s" % (key, never, spawner[key]))
+        expect(int(sentry[key], 16) == SENTRY_CAPS, "the sentry's %s is %x: %s" % (key, SENTRY_CAPS, sentry[key]))
+    expect(int(spawner["CapEff"], 16) & (1 << 21), "the spawner keeps CAP_SYS_ADMIN: %s" % spawner["CapEff"])
     # A container asking for every capability still starts, with the rest of them.
     full = (1 << (last + 1)) - 1
     _, out, _ = env.run(["sh", "-c", "grep Cap /proc/self/status"], caps=full)
@@ -638,6 +658,30 @@ def test_sentry_gives_up_capabilities_no_container_gets(env):
     eff = int(caps["CapEff"], 16)
     expect(all(not eff & (1 << c) for c in never), "none of them in the container: %r" % caps)
     expect(eff & (1 << 21) and eff & (1 << 12), "CAP_SYS_ADMIN and CAP_NET_ADMIN are: %r" % caps)
+
+
+def test_sentry_confines_itself(env):
+    # Its own seccomp filter and no_new_privs, not dumpable (its /proc files are root's), and a
+    # root holding only /proc and the cgroup hierarchies; the spawner and the sentry stay outside
+    # the sandbox's PID namespace.
+    pid = env.sentry.proc.pid
+    status = proc_status(pid)
+    expect(status["Seccomp"].strip() == "2", "the sentry runs under a seccomp filter: %r" % status["Seccomp"])
+    expect(status["NoNewPrivs"].strip() == "1", "the sentry has no_new_privs: %r" % status["NoNewPrivs"])
+    root = "/proc/%d/root" % pid
+    expect(sorted(os.listdir(root)) == ["proc", "sys"], "the sentry's root: %r" % os.listdir(root))
+    cgroup_mounts = [l.split()[4] for l in open("/proc/%d/mountinfo" % pid).read().splitlines()
+                     if l.split(" - ")[1].split()[0] in ("cgroup", "cgroup2")]
+    expect(cgroup_mounts and all(m.startswith("/sys/fs/cgroup") for m in cgroup_mounts),
+           "the sentry sees the cgroup hierarchies: %r" % cgroup_mounts)
+    expect(not os.path.exists(root + "/etc") and not os.path.exists(root + "/proc/sys"),
+           "no host files, no /proc/sys in the sentry's root")
+    spawner = proc_status(spawner_pid(pid))
+    expect(spawner["Seccomp"].strip() == "0", "the spawner is not filtered: %r" % spawner["Seccomp"])
+    _, out, _ = env.run(["sh", "-c", "cat /proc/[0-9]*/comm"])
+    names = out.decode().split()
+    expect("runsc-ts-sentry" not in names and "runsc-ts-spawn" not in names,
+           "neither the sentry nor the spawner is visible in the sandbox: %r" % names)
 
 
 def test_no_new_privs_and_readonly(env):
@@ -1775,11 +1819,12 @@ def test_trapped_call_cost(env):
 
 def test_zz_sentry_holds_no_stray_fds(env):
     # Run last: everything but the pause container is gone; the sentry must hold only its own
-    # fds (stdio, control socket, epoll, signalfd) and the pause container's two namespaces.
+    # fds (stdio, control socket, spawner socket, epoll, signalfd) and the pause container's two
+    # namespaces.
     fd_dir = "/proc/%d/fd" % env.sentry.proc.pid
     links = sorted(os.readlink(os.path.join(fd_dir, f)) for f in os.listdir(fd_dir) if int(f) > 2)
     pipes = [l for l in links if l.startswith("pipe:") or "ptmx" in l or "pts" in l]
-    expect(len(links) <= 5 and not pipes, "sentry fds above 2: %r" % links)
+    expect(len(links) <= 6 and not pipes, "sentry fds above 2: %r" % links)
 
 
 def expand_platforms(tests):
