@@ -1,5 +1,7 @@
 // Runs the gofer's own behaviour suite (sentry-native/gofer/test/gofer_test.py: a FUSE file server
 // driven through real mounts, no containerd) and reports each of its tests as a tap test point.
+// The suite also runs its io_uring checks (the transport on and off): it sets the fuse module's
+// enable_uring for those and puts the previous value back, and skips them on kernels without it.
 import * as path from 'path';
 import t from 'tap';
 import { REPO_DIR, runCommand } from './containerd';

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "ops.h"
 #include "sys.h"
+#include "uring_queue.h"
 
 namespace gofer {
 namespace {
@@ -23,17 +25,129 @@ constexpr uint64_t kExclusiveTimeout = 24 * 3600;
 constexpr uint64_t kSharedTimeout = 1;
 // kStackSize is each extra worker's stack: handlers keep big buffers off the stack.
 constexpr size_t kStackSize = 256 * 1024;
+// kForgetPause is how long the /dev/fuse reader of an io_uring connection rests after each
+// read (see ServeDev).
+constexpr useconds_t kForgetPause = 10 * 1000;
+
+// DevSink replies to requests read from /dev/fuse by writing to it; its buffer holds one
+// request of kMaxWrite data and headers, and the reply built over it.
+class DevSink : public ReplySink {
+ public:
+  explicit DevSink(int fuse_fd) : fd_(fuse_fd) {
+    // Only touched as far as requests reach, so an idle gofer pays for a page or two of it.
+    void* p = mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) buf_ = static_cast<uint8_t*>(p);
+  }
+  ~DevSink() override {
+    if (buf_ != nullptr) munmap(buf_, kSize);
+  }
+  DevSink(const DevSink&) = delete;
+  DevSink& operator=(const DevSink&) = delete;
+
+  bool ok() const { return buf_ != nullptr; }
+  uint8_t* buf() { return buf_; }
+  static constexpr size_t kSize = kMaxWrite + 4096;
+
+  uint8_t* out_data() override { return buf_ + sizeof(fuse::fuse_out_header); }
+  size_t out_capacity() const override { return kSize - sizeof(fuse::fuse_out_header); }
+  bool Send(struct iovec* iov, int n) override {
+    // ENOENT: the kernel gave up on the request (interrupted); anything else: it is gone.
+    return writev(fd_, iov, n) >= 0;
+  }
+  bool SendOutData(const fuse::fuse_out_header& h, size_t len) override {
+    memcpy(buf_, &h, sizeof(h));
+    return write(fd_, buf_, sizeof(h) + len) >= 0;
+  }
+  int queue() const override { return -1; }
+
+ private:
+  const int fd_;
+  uint8_t* buf_ = nullptr;
+};
+
+// ServeDev reads requests from /dev/fuse and serves them on the calling thread until the
+// connection ends. With the io_uring transport only FORGETs and INTERRUPTs still come this way.
+void ServeDev(Connection& c) {
+  DevSink sink(c.fuse_fd);
+  Worker w(c);
+  if (!sink.ok() || !w.ok()) {
+    logging::Error("gofer %s: %s: mapping a request buffer: %s", c.cfg.id.c_str(), c.host_path.c_str(),
+                   sys::ErrnoText(errno).c_str());
+    return;
+  }
+  uint8_t* buf = sink.buf();
+  // The sandbox mounts the file system after the gofer starts; until then the device is attached
+  // to no connection and reads fail with EPERM (and poll gives only EPOLLERR): wait for the mount.
+  // If it never comes, the shim ends the gofer with its container.
+  useconds_t unmounted_wait = 100;
+  for (;;) {
+    ssize_t n = read(c.fuse_fd, buf, DevSink::kSize);
+    if (n < 0) {
+      if (errno == EPERM) {
+        usleep(unmounted_wait);
+        unmounted_wait = std::min<useconds_t>(unmounted_wait * 2, 20000);
+        continue;
+      }
+      // ENOENT: the request was interrupted before we read it.
+      if (errno == EINTR || errno == ENOENT || errno == EAGAIN) continue;
+      if (errno == ENODEV) return;  // unmounted or aborted
+      logging::Error("gofer %s: %s: reading /dev/fuse: %s", c.cfg.id.c_str(), c.host_path.c_str(),
+                     sys::ErrnoText(errno).c_str());
+      return;
+    }
+    fuse::fuse_in_header in = {};
+    if (static_cast<size_t>(n) >= sizeof(in)) memcpy(&in, buf, sizeof(in));
+    if (in.len != static_cast<size_t>(n)) {
+      logging::Error("gofer %s: %s: malformed request of %zd bytes", c.cfg.id.c_str(), c.host_path.c_str(), n);
+      continue;
+    }
+    size_t arglen = static_cast<size_t>(n) - sizeof(in);
+    size_t extlen = size_t{in.total_extlen} * 8;  // extensions follow the arguments
+    if (extlen <= arglen) arglen -= extlen;
+    Args a(buf + sizeof(in), arglen);
+    w.Dispatch(in, a, sink);
+    // Over io_uring, this reader gets only FORGETs (and INTERRUPTs, which need nothing), and
+    // the kernel wakes it for each: from an unlinking caller, a wake-up of another CPU per
+    // unlink, as costly as the round trips the ring saves. Resting between reads lets them
+    // pile up (read as one BATCH_FORGET) with nobody to wake; a lookup count dropped a little
+    // later only keeps an fd open a little longer.
+    if (c.ring_serving.load(std::memory_order_relaxed)) usleep(kForgetPause);
+  }
+}
 
 void* WorkerMain(void* arg) {
-  auto* c = static_cast<Connection*>(arg);
-  Worker w(*c);
-  if (!w.ok()) {
-    logging::Error("gofer %s: %s: mapping a request buffer: %s", c->cfg.id.c_str(), c->host_path.c_str(),
-                   sys::ErrnoText(errno).c_str());
-    return nullptr;
-  }
-  w.Loop();
+  ServeDev(*static_cast<Connection*>(arg));
   return nullptr;
+}
+
+// FailInit ends the gofer when INIT cannot be answered as the command line demands: the
+// kernel gets an error (the mount fails instead of hanging) and the shim sees exit status 1.
+[[noreturn]] void FailInit(Worker& w, const std::string& why) {
+  w.ReplyError(EPROTO);
+  logging::Error("gofer %s: %s: %s", w.conn.cfg.id.c_str(), w.conn.host_path.c_str(), why.c_str());
+  fflush(stderr);
+  _exit(1);
+}
+
+// NegotiateRing decides at INIT whether requests travel over io_uring: true once the queue
+// threads are ready (they register after the INIT reply).
+bool NegotiateRing(Worker& w, uint64_t offered) {
+  Connection& c = w.conn;
+  if (c.cfg.io_uring == IoUringMode::kOff) return false;
+  if (!(offered & fuse::kOverIoUring)) {
+    if (c.cfg.io_uring == IoUringMode::kOn) {
+      FailInit(w, "--io-uring=on: the kernel does not offer FUSE over io_uring (it needs Linux 6.14 or later "
+                  "with CONFIG_FUSE_IO_URING, and the fuse module parameter enable_uring set: "
+                  "/sys/module/fuse/parameters/enable_uring)");
+    }
+    return false;
+  }
+  std::string err;
+  if (c.PrepareRings(&err)) return true;
+  if (c.cfg.io_uring == IoUringMode::kOn) FailInit(w, "--io-uring=on: " + err);
+  logging::Info("gofer %s: %s: FUSE over io_uring is offered but unusable (%s); serving through /dev/fuse reads",
+                c.cfg.id.c_str(), c.host_path.c_str(), err.c_str());
+  return false;
 }
 
 // Init answers FUSE_INIT: what the gofer asks of the kernel, and what it promises.
@@ -73,6 +187,8 @@ void Init(Worker& w, Args& a) {
   }
   if (c.cfg.passthrough_depth > 0) want |= fuse::kPassthrough;
   uint64_t flags = offered & want;
+  bool ring = NegotiateRing(w, offered);
+  if (ring) flags |= fuse::kOverIoUring;
   c.minor = std::min(ii.minor, fuse::kVersionMinor);
   c.setxattr_ext = flags & fuse::kSetxattrExt;
   c.passthrough = flags & fuse::kPassthrough;
@@ -96,14 +212,21 @@ void Init(Worker& w, Args& a) {
   } else if (c.minor < 23) {
     size = fuse::kCompat22InitOutSize;
   }
-  if (!w.Reply(&o, size)) return;
-  logging::Info("gofer %s: serving %s on fd %d (FUSE 7.%u, passthrough %s)", c.cfg.id.c_str(),
-                c.host_path.c_str(), c.fuse_fd, c.minor, c.passthrough ? "on" : "off");
+  if (!w.Reply(&o, size)) {
+    if (ring) c.DropRings();
+    return;
+  }
+  // The kernel took the reply: io_uring entries may register now (not before: it needs the
+  // negotiated max_write to check their payload buffers).
+  if (ring) c.StartRings();
+  logging::Info("gofer %s: serving %s on fd %d (FUSE 7.%u, passthrough %s, %s)", c.cfg.id.c_str(),
+                c.host_path.c_str(), c.fuse_fd, c.minor, c.passthrough ? "on" : "off", c.transport().c_str());
   if (c.cfg.passthrough_depth > 0 && !c.passthrough) {
     logging::Debug("gofer %s: %s: the kernel offers no FUSE_PASSTHROUGH; serving READ/WRITE", c.cfg.id.c_str(),
                    c.host_path.c_str());
   }
-  c.StartWorkers();
+  // Over io_uring only FORGETs and INTERRUPTs still come through /dev/fuse: one reader will do.
+  if (!ring) c.StartWorkers();
 }
 
 // Forget and BatchForget take lookups back; they have no reply.
@@ -138,6 +261,27 @@ Connection::Connection(const Config& cfg_, int fuse_fd_, std::string host_path_,
 
 Connection::~Connection() = default;
 
+bool Connection::PrepareRings(std::string* err) {
+  auto rings = std::make_unique<RingSet>(*this, cfg.cpus, cfg.own_cpus);
+  if (!rings->Prepare(err)) return false;
+  rings_ = std::move(rings);
+  return true;
+}
+
+void Connection::StartRings() {
+  if (!rings_) return;
+  ring_serving = true;
+  rings_->Start();
+}
+
+void Connection::DropRings() { rings_.reset(); }
+
+std::string Connection::transport() const {
+  if (!rings_) return "/dev/fuse reads";
+  return "io_uring, " + std::to_string(rings_->size()) + " queues, " + std::to_string(rings_->pinned()) +
+         " pinned";
+}
+
 void Connection::StartWorkers() {
   std::call_once(started_, [this] {
     pthread_attr_t attr;
@@ -158,17 +302,10 @@ void Connection::StartWorkers() {
 }
 
 void Connection::Serve() {
-  {
-    Worker w(*this);
-    if (!w.ok()) {
-      logging::Error("gofer %s: %s: mapping a request buffer: %s", cfg.id.c_str(), host_path.c_str(),
-                     sys::ErrnoText(errno).c_str());
-      return;
-    }
-    w.Loop();
-  }
-  // Every worker sees ENODEV once the connection ends.
+  ServeDev(*this);
+  // Every worker sees ENODEV once the connection ends, and every io_uring entry ENOTCONN.
   for (pthread_t t : threads_) pthread_join(t, nullptr);
+  if (rings_) rings_->Join();
   bool join_pruner;
   {
     std::lock_guard<std::mutex> lock(prune_mu_);
@@ -264,58 +401,17 @@ std::shared_ptr<Node> Worker::Ref(unique_fd fd, const struct stat& st, uint64_t 
 }
 
 Worker::Worker(Connection& c) : conn(c) {
-  // One request of kMaxWrite data plus headers, then the scratch area. The mapping is only
-  // touched as far as requests reach, so an idle gofer pays for a page or two of it.
-  size_t size = kMaxWrite + 4096;
-  void* p = mmap(nullptr, size + kScratchSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
-  if (p == MAP_FAILED) return;
-  buf_ = static_cast<uint8_t*>(p);
-  buf_size_ = size;
+  void* p = mmap(nullptr, kScratchSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p != MAP_FAILED) scratch_ = static_cast<uint8_t*>(p);
 }
 
 Worker::~Worker() {
-  if (buf_ != nullptr) munmap(buf_, buf_size_ + kScratchSize);
+  if (scratch_ != nullptr) munmap(scratch_, kScratchSize);
 }
 
-void Worker::Loop() {
-  // The sandbox mounts the file system after the gofer starts; until then the device is attached
-  // to no connection and reads fail with EPERM (and poll gives only EPOLLERR): wait for the mount.
-  // If it never comes, the shim ends the gofer with its container.
-  useconds_t unmounted_wait = 100;
-  for (;;) {
-    ssize_t n = read(conn.fuse_fd, buf_, buf_size_);
-    if (n < 0) {
-      if (errno == EPERM) {
-        usleep(unmounted_wait);
-        unmounted_wait = std::min<useconds_t>(unmounted_wait * 2, 20000);
-        continue;
-      }
-      // ENOENT: the request was interrupted before we read it.
-      if (errno == EINTR || errno == ENOENT || errno == EAGAIN) continue;
-      if (errno == ENODEV) return;  // unmounted or aborted
-      logging::Error("gofer %s: %s: reading /dev/fuse: %s", conn.cfg.id.c_str(), conn.host_path.c_str(),
-                     sys::ErrnoText(errno).c_str());
-      return;
-    }
-    Dispatch(static_cast<size_t>(n));
-  }
-}
-
-void Worker::Dispatch(size_t n) {
-  if (n < sizeof(fuse::fuse_in_header)) {
-    logging::Error("gofer %s: %s: malformed request of %zu bytes", conn.cfg.id.c_str(), conn.host_path.c_str(), n);
-    return;
-  }
-  memcpy(&in_, buf_, sizeof(in_));
-  if (in_.len != n) {
-    logging::Error("gofer %s: %s: malformed request of %zu bytes", conn.cfg.id.c_str(), conn.host_path.c_str(), n);
-    return;
-  }
-  size_t arglen = n - sizeof(fuse::fuse_in_header);
-  size_t extlen = size_t{in_.total_extlen} * 8;  // extensions follow the arguments
-  if (extlen <= arglen) arglen -= extlen;
-  Args a(buf_ + sizeof(fuse::fuse_in_header), arglen);
+void Worker::Dispatch(const fuse::fuse_in_header& in, Args& a, ReplySink& sink) {
+  in_ = in;
+  sink_ = &sink;
   replied_ = false;
   reply_error_ = 0;
   refs.clear();
@@ -368,15 +464,21 @@ void Worker::Dispatch(size_t n) {
       default: ReplyError(ENOSYS); break;
     }
   }
+  // An io_uring entry goes back to the kernel only with a reply: the requests that have none
+  // (FORGET, INTERRUPT) never come that way, but an entry must never be lost to one.
+  if (!replied_ && sink.queue() >= 0) ReplyError(EIO);
   if (conn.cfg.debug) LogRequest();
+  sink_ = nullptr;
 }
 
 void Worker::LogRequest() const {
   const char* name = reply_error_ != 0 ? strerrorname_np(reply_error_) : nullptr;
   const char* result = !replied_ ? "no reply" : reply_error_ == 0 ? "ok" : name != nullptr ? name : "error";
-  logging::Debug("gofer %s: %s unique=%llu node=%llu uid=%u pid=%u -> %s", conn.cfg.id.c_str(),
+  char via[24] = "";
+  if (sink_->queue() >= 0) snprintf(via, sizeof(via), " (ring %d)", sink_->queue());
+  logging::Debug("gofer %s: %s unique=%llu node=%llu uid=%u pid=%u -> %s%s", conn.cfg.id.c_str(),
                  fuse::OpcodeName(in_.opcode), static_cast<unsigned long long>(in_.unique),
-                 static_cast<unsigned long long>(in_.nodeid), in_.uid, in_.pid, result);
+                 static_cast<unsigned long long>(in_.nodeid), in_.uid, in_.pid, result, via);
 }
 
 bool Worker::ReplyIov(struct iovec* iov, int n) {
@@ -389,11 +491,7 @@ bool Worker::ReplyIov(struct iovec* iov, int n) {
   iov[0].iov_len = sizeof(h);
   replied_ = true;
   reply_error_ = 0;
-  if (writev(conn.fuse_fd, iov, n) < 0) {
-    // ENOENT: the kernel gave up on the request (interrupted); anything else: it is gone.
-    return false;
-  }
-  return true;
+  return sink_->Send(iov, n);
 }
 
 void Worker::ReplyError(int err) {
@@ -403,8 +501,8 @@ void Worker::ReplyError(int err) {
   h.unique = in_.unique;
   replied_ = true;
   reply_error_ = err;
-  ssize_t ignored = write(conn.fuse_fd, &h, sizeof(h));
-  (void)ignored;
+  struct iovec iov = {&h, sizeof(h)};
+  sink_->Send(&iov, 1);
 }
 
 bool Worker::Reply(const void* data, size_t len) {
@@ -415,13 +513,12 @@ bool Worker::Reply(const void* data, size_t len) {
 }
 
 bool Worker::ReplyOutData(size_t len) {
-  auto* h = reinterpret_cast<fuse::fuse_out_header*>(buf_);
-  h->len = static_cast<uint32_t>(sizeof(*h) + len);
-  h->error = 0;
-  h->unique = in_.unique;
+  fuse::fuse_out_header h = {};
+  h.len = static_cast<uint32_t>(sizeof(h) + len);
+  h.unique = in_.unique;
   replied_ = true;
   reply_error_ = 0;
-  return write(conn.fuse_fd, buf_, h->len) >= 0;
+  return sink_->SendOutData(h, len);
 }
 
 void Worker::FillEntry(const Node& n, const struct stat& st, fuse::fuse_entry_out* out) const {

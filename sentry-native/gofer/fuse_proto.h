@@ -1,6 +1,7 @@
-// The FUSE kernel protocol as far as the gofer speaks it (7.40: passthrough and backing ids),
-// written from the kernel's published ABI (include/uapi/linux/fuse.h). We do not include the
-// system's linux/fuse.h: Debian 12's copy is 7.38 and lacks passthrough.
+// The FUSE kernel protocol as far as the gofer speaks it (7.40: passthrough and backing ids; the
+// transport over io_uring of 7.42, which needs nothing else of 7.41/7.42), written from the
+// kernel's published ABI (include/uapi/linux/fuse.h). We do not include the system's
+// linux/fuse.h: Debian 12's copy is 7.38 and lacks passthrough and the ring.
 #pragma once
 
 #include <stddef.h>
@@ -92,6 +93,9 @@ constexpr uint64_t kHandleKillprivV2 = 1ull << 28;
 constexpr uint64_t kSetxattrExt = 1ull << 29;
 constexpr uint64_t kInitExt = 1ull << 30;
 constexpr uint64_t kPassthrough = 1ull << 37;
+// kOverIoUring: requests may travel over io_uring (offered only when the fuse module's
+// enable_uring parameter is set).
+constexpr uint64_t kOverIoUring = 1ull << 41;
 
 // FOPEN_* flags of fuse_open_out.open_flags.
 constexpr uint32_t kFopenDirectIo = 1u << 0;
@@ -460,6 +464,52 @@ static_assert(sizeof(fuse_dirent) == 24, "fuse_dirent layout");
 static_assert(sizeof(fuse_direntplus) == 152, "fuse_direntplus layout");
 static_assert(sizeof(fuse_backing_map) == 16, "fuse_backing_map layout");
 static_assert(sizeof(fuse_copy_file_range_in) == 56, "fuse_copy_file_range_in layout");
+
+// FUSE over io_uring. Each ring entry is a header buffer and a payload buffer registered with
+// IORING_OP_URING_CMD on the /dev/fuse fd (a ring set up with 128-byte SQEs, whose command area
+// holds fuse_uring_cmd_req). A request arrives as: the fuse_in_header in in_out, the request's
+// first argument (the per-opcode header, absent for LOOKUP, UNLINK, RMDIR, SYMLINK and
+// REMOVEXATTR) in op_in, the other arguments in the payload, their size in payload_sz. The reply
+// goes back as: the fuse_out_header in in_out, the reply's arguments in the payload, their size
+// in payload_sz; COMMIT_AND_FETCH with commit_id hands it over and waits for the next request.
+
+// kUringInOutSize and kUringOpInSize are the sizes of the two header areas of an entry.
+constexpr size_t kUringInOutSize = 128;
+constexpr size_t kUringOpInSize = 128;
+
+struct fuse_uring_ent_in_out {
+  uint64_t flags;
+  uint64_t commit_id;  // the request's unique, given back on commit
+  uint32_t payload_sz;
+  uint32_t padding;
+  uint64_t reserved;
+};
+
+struct fuse_uring_req_header {
+  uint8_t in_out[kUringInOutSize];  // fuse_in_header, then fuse_out_header
+  uint8_t op_in[kUringOpInSize];    // the request's first argument
+  fuse_uring_ent_in_out ring_ent_in_out;
+};
+
+// UringCmd lists the io_uring command opcodes (sqe->cmd_op) of /dev/fuse.
+enum UringCmd : uint32_t {
+  kUringCmdRegister = 1,        // register an entry's buffers; completes with the first request
+  kUringCmdCommitAndFetch = 2,  // hand over a reply; completes with the next request
+};
+
+struct fuse_uring_cmd_req {
+  uint64_t flags;
+  uint64_t commit_id;
+  uint16_t qid;  // the queue: one per possible CPU, requests go to their caller's CPU
+  uint8_t padding[6];
+};
+
+// kUringIovSegments is the length of the iovec array an entry registers: header, payload.
+constexpr unsigned kUringIovSegments = 2;
+
+static_assert(sizeof(fuse_uring_ent_in_out) == 32, "fuse_uring_ent_in_out layout");
+static_assert(sizeof(fuse_uring_req_header) == 288, "fuse_uring_req_header layout");
+static_assert(sizeof(fuse_uring_cmd_req) == 24, "fuse_uring_cmd_req layout");
 
 // OpcodeName is the protocol name of an opcode ("LOOKUP"), or "?" for one we do not know.
 const char* OpcodeName(uint32_t opcode);

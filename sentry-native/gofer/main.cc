@@ -6,14 +6,17 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <string>
@@ -95,6 +98,57 @@ bool CheckPath(const std::string& path, bool* is_dir, std::string* err) {
   return true;
 }
 
+// kEnableUring is the fuse module parameter without which the kernel never offers io_uring.
+constexpr char kEnableUring[] = "/sys/module/fuse/parameters/enable_uring";
+
+// PossibleCpus counts the possible CPUs (the kernel's io_uring queues), from sysfs while it
+// is still in reach: "0-3", "0,2-5".
+int PossibleCpus() {
+  auto text = sys::ReadFile("/sys/devices/system/cpu/possible");
+  int count = 0;
+  if (text.ok()) {
+    for (const char* p = text->c_str(); *p != '\0' && *p != '\n';) {
+      char* end;
+      long lo = strtol(p, &end, 10), hi = lo;
+      if (end == p) break;
+      if (*end == '-') hi = strtol(end + 1, &end, 10);
+      count += static_cast<int>(hi - lo + 1);
+      p = *end == ',' ? end + 1 : end;
+    }
+  }
+  return count > 0 ? count : std::max(1, get_nprocs_conf());
+}
+
+// OwnCpus lists the CPUs the gofer may run on (its affinity: online CPUs of its cpuset), below
+// cpus.
+std::vector<int> OwnCpus(int cpus) {
+  std::vector<int> out;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return out;
+  for (int cpu = 0; cpu < cpus && cpu < CPU_SETSIZE; cpu++) {
+    if (CPU_ISSET(cpu, &set)) out.push_back(cpu);
+  }
+  return out;
+}
+
+// CheckIoUring makes --io-uring=on fail at start-up, naming the cause, when the kernel is sure
+// not to offer the transport (INIT has the last word).
+bool CheckIoUring(const Options& opts, std::string* err) {
+  if (opts.io_uring != IoUringMode::kOn) return true;
+  auto v = sys::ReadFile(kEnableUring);
+  if (!v.ok()) {
+    *err = std::string("--io-uring=on: reading ") + kEnableUring + ": " + sys::ErrnoText(v.error()) +
+           " (FUSE over io_uring needs Linux 6.14 or later with CONFIG_FUSE_IO_URING)";
+    return false;
+  }
+  if (v->empty() || (*v)[0] != 'Y') {
+    *err = std::string("--io-uring=on: the kernel does not offer FUSE over io_uring: ") + kEnableUring +
+           " is N (echo Y > it, or boot with fuse.enable_uring=1)";
+    return false;
+  }
+  return true;
+}
+
 // NodeBudget is each connection's share of the fd limit for node fds.
 size_t NodeBudget(size_t connections) {
   struct rlimit rl;
@@ -116,6 +170,9 @@ bool Prepare(const Options& opts, Setup* s, std::string* err) {
     paths.push_back(sv.host_path);
     is_dir.push_back(dir);
   }
+  if (!CheckIoUring(opts, err)) return false;
+  s->cfg.cpus = PossibleCpus();
+  s->cfg.own_cpus = OwnCpus(s->cfg.cpus);
   if (!RaiseFdLimit(err)) return false;
   s->cfg.max_nodes = NodeBudget(opts.served.size());
   // Modes of new files are computed from each request's mode and umask, never ours.
@@ -130,6 +187,7 @@ bool Prepare(const Options& opts, Setup* s, std::string* err) {
   s->cfg.passthrough_depth = opts.passthrough_depth;
   s->cfg.threads = opts.threads;
   s->cfg.debug = opts.debug;
+  s->cfg.io_uring = opts.io_uring;
   s->cfg.proc_fd = s->root.proc_fd.get();
   for (size_t i = 0; i < opts.served.size(); i++) {
     struct stat st;

@@ -11,7 +11,8 @@ namespace gofer {
 
 const char kUsage[] =
     "usage: runsc-ts-gofer --id <container-id> [--mode exclusive|shared] [--passthrough-depth N]\n"
-    "                      [--threads N] [--log-fd N] [--debug] --serve <fuse-fd>:<host-path> ...\n"
+    "                      [--threads N] [--io-uring auto|on|off] [--log-fd N] [--debug]\n"
+    "                      --serve <fuse-fd>:<host-path> ...\n"
     "                      [--serve-shared <fuse-fd>:<host-path> ...] [--pin <path in the root> ...]\n";
 
 namespace {
@@ -61,7 +62,7 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* err) {
       continue;
     }
     if (a != "--id" && a != "--mode" && a != "--passthrough-depth" && a != "--threads" &&
-        a != "--log-fd" && a != "--serve" && a != "--serve-shared" && a != "--pin") {
+        a != "--log-fd" && a != "--io-uring" && a != "--serve" && a != "--serve-shared" && a != "--pin") {
       *err = "unknown argument " + a;
       return false;
     }
@@ -88,6 +89,17 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* err) {
     } else if (a == "--threads") {
       if (!ParseInt(v, 1, 64, &out->threads)) {
         *err = "--threads: want 1..64, got \"" + v + "\"";
+        return false;
+      }
+    } else if (a == "--io-uring") {
+      if (v == "auto") {
+        out->io_uring = IoUringMode::kAuto;
+      } else if (v == "on") {
+        out->io_uring = IoUringMode::kOn;
+      } else if (v == "off") {
+        out->io_uring = IoUringMode::kOff;
+      } else {
+        *err = "--io-uring: want auto, on or off, got \"" + v + "\"";
         return false;
       }
     } else if (a == "--log-fd") {

@@ -9,6 +9,10 @@ namespace gofer {
 // Mode says who else may change the served files, which decides how long the kernel caches.
 enum class Mode { kExclusive, kShared };
 
+// IoUringMode says whether requests travel over io_uring (FUSE_OVER_IO_URING): kAuto when the
+// kernel offers it, kOn or fail, kOff never.
+enum class IoUringMode { kAuto, kOn, kOff };
+
 // Served is one --serve: an inherited, open /dev/fuse fd and the host path it serves. shared:
 // given as --serve-shared, it is served in shared mode whatever --mode says (a bind of a host
 // directory that the host or other pods may change, next to an exclusive root).
@@ -27,6 +31,7 @@ struct Options {
   int threads = 2;
   int log_fd = -1;  // -1: stderr
   bool debug = false;
+  IoUringMode io_uring = IoUringMode::kAuto;
   std::vector<Served> served;
   // pins: paths in the first served tree (the root) that are mount points in the container.
   std::vector<std::string> pins;

@@ -26,6 +26,8 @@ const char* const kAllowed[] = {
     "rseq", "sched_yield", "exit", "exit_group", "gettid", "getpid", "rt_sigprocmask", "rt_sigreturn",
     "rt_sigaction", "sigaltstack", "tgkill", "restart_syscall", "clock_gettime", "clock_nanosleep",
     "nanosleep", "getrandom",
+    // FUSE over io_uring (uring_queue.cc): each queue thread's ring.
+    "io_uring_setup", "io_uring_enter",
 };
 
 constexpr int kFchmodat2 = 452;
@@ -63,6 +65,9 @@ bool InstallSeccomp(bool log_only, std::string* err) {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, req));
     if (rc < 0) return fail("allowing ioctl", rc);
   }
+  // sched_setaffinity: an io_uring queue thread pins itself (pid 0), never anything else.
+  rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_setaffinity), 1, SCMP_A0(SCMP_CMP_EQ, 0));
+  if (rc < 0) return fail("allowing sched_setaffinity", rc);
   // clone3 hides its flags in memory: answer ENOSYS so glibc falls back to clone, whose
   // flags we can see; clone may only make threads (CLONE_THREAD), never processes.
   rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);

@@ -5,6 +5,10 @@
 # operations on a plain twin directory. Every test unmounts, kills and removes what it made,
 # also when it fails.
 #   python3 sentry-native/gofer/test/gofer_test.py [--binary PATH] [-k NAME_SUBSTRING] [-v]
+#                                                  [--io-uring auto|on|off]
+# --io-uring is given to every gofer; `on` sets the fuse module's enable_uring for the run and
+# puts its value back afterwards. Whatever it says, IoUringTest runs its own checks with the
+# transport on and off (it skips when the kernel has no FUSE over io_uring).
 # Prints one line per test: `ok NAME`, `FAIL NAME reason` or `skip NAME reason`.
 import argparse
 import ctypes
@@ -31,11 +35,14 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 DEFAULT_BINARY = os.path.join(REPO, "build", "Release", "runsc-ts-gofer")
 FSCONF_SRC = os.path.join(REPO, "integration", "fsconf", "fsconf.c")
 BINARY = DEFAULT_BINARY  # set by main()
+IO_URING = None  # --io-uring for every gofer (None: the gofer's default), set by main()
+ENABLE_URING = "/sys/module/fuse/parameters/enable_uring"
 ID_PREFIX = "gofer-test-%d" % os.getpid()  # every gofer's --id starts with it: leftovers are found by it
 TMP_PREFIX = "gofer-test-"
 NOBODY = 65534
 
 MS_RDONLY = 1
+MS_REC, MS_PRIVATE = 1 << 14, 1 << 18
 MNT_DETACH = 2
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 12, 19, 21
@@ -177,7 +184,7 @@ class Gofer:
     """One runsc-ts-gofer serving host paths, each on a FUSE mount of its own."""
 
     def __init__(self, serves, args=(), id_suffix="g", mount_first=True, log_path=None, extra_fds=(),
-                 serve_flag="--serve"):
+                 serve_flag="--serve", after_mount=None):
         # serves: [(host_path, mount_point, rootmode)]
         self.serves = serves
         self.id = "%s-%s" % (ID_PREFIX, id_suffix)
@@ -190,8 +197,12 @@ class Gofer:
             self.fds.append((fd, mnt, rootmode))
         if mount_first:
             self.mount_all()
+            if after_mount is not None:
+                after_mount()
         self.log = open(log_path, "ab")
         argv = [BINARY, "--id", self.id, "--log-fd", str(self.log.fileno())] + list(args)
+        if IO_URING and not any(a.startswith("--io-uring") for a in args):
+            argv.append("--io-uring=" + IO_URING)
         for (fd, _, _), (host, _, _) in zip(self.fds, serves):
             argv += [serve_flag, "%d:%s" % (fd, host)]
         self.proc = subprocess.Popen(argv, pass_fds=[fd for fd, _, _ in self.fds] + [self.log.fileno()] + list(extra_fds),
@@ -258,7 +269,8 @@ class GoferCase(unittest.TestCase):
         os.chmod(p, mode)
         return p
 
-    def serve(self, backing=None, args=(), rootmode="40000", mount_first=True, extra_fds=(), serve_flag="--serve"):
+    def serve(self, backing=None, args=(), rootmode="40000", mount_first=True, extra_fds=(), serve_flag="--serve",
+              after_mount=None):
         """Serves backing (default: a new dir) on a new mount point; returns the Gofer with
         .back and .mnt set."""
         n = len(self.gofers)
@@ -270,7 +282,7 @@ class GoferCase(unittest.TestCase):
             mnt = self.mkdir("mnt%d" % n)
         g = Gofer([(back, mnt, rootmode)], args=args, id_suffix="%s-%d" % (self._testMethodName, n),
                   mount_first=mount_first, log_path=os.path.join(self.tmp, "gofer%d.log" % n), extra_fds=extra_fds,
-                  serve_flag=serve_flag)
+                  serve_flag=serve_flag, after_mount=after_mount)
         self.gofers.append(g)
         g.back, g.mnt = back, mnt
         return g
@@ -351,7 +363,8 @@ class CommandLineTest(GoferCase):
         for args, text in [([], "--id is required"), (["--id", "x"], "at least one --serve"),
                            (["--id", "x", "--mode", "weird", "--serve", "3:/"], "--mode"),
                            (["--id", "x", "--passthrough-depth", "3", "--serve", "3:/"], "--passthrough-depth"),
-                           (["--id", "x", "--serve", "3"], "--serve"), (["--id", "x", "--bogus"], "unknown argument")]:
+                           (["--id", "x", "--serve", "3"], "--serve"), (["--id", "x", "--bogus"], "unknown argument"),
+                           (["--id", "x", "--io-uring", "maybe", "--serve", "3:/"], "--io-uring")]:
             r = self.run_gofer(args)
             self.assertEqual(r.returncode, 2, "%r exits 2" % args)
             self.assertIn(text, r.stderr, "%r: %s" % (args, r.stderr))
@@ -1248,6 +1261,218 @@ class MemoryTest(GoferCase):
         self.assertLess(rollup["Pss"], 1024, rollup)
 
 
+# ---- FUSE over io_uring ----
+
+def read_enable_uring():
+    with open(ENABLE_URING) as f:
+        return f.read().strip()
+
+
+def write_enable_uring(value):
+    with open(ENABLE_URING, "w") as f:
+        f.write(value)
+
+
+class EnableUring:
+    """Sets the fuse module's enable_uring for a while and always puts the old value back."""
+
+    def __init__(self, value):
+        self.value = value
+        self.old = None
+
+    def __enter__(self):
+        self.old = read_enable_uring()
+        write_enable_uring(self.value)
+        return self
+
+    def __exit__(self, *exc):
+        write_enable_uring(self.old)
+        return False
+
+
+def require_uring(case):
+    if not os.path.exists(ENABLE_URING):
+        case.skipTest("this kernel has no FUSE over io_uring (%s is missing)" % ENABLE_URING)
+
+
+def possible_cpus():
+    """The number of possible CPUs: the kernel's io_uring queues of a connection."""
+    with open("/sys/devices/system/cpu/possible") as f:
+        text = f.read().strip()
+    n = 0
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        n += int(hi or lo) - int(lo) + 1
+    return n
+
+
+def abort_connection(mnt):
+    """Aborts the FUSE connection of mnt through a fusectl mounted in a private mount namespace
+    of the calling (child) process, so nothing stays mounted."""
+    conn = os.minor(os.stat(mnt).st_dev)
+    check(libc.unshare(0x00020000))  # CLONE_NEWNS
+    check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None))
+    ctl = "/sys/fs/fuse/connections"
+    sys_mount("fusectl", ctl, "fusectl")
+    with open("%s/%d/abort" % (ctl, conn), "w") as f:
+        f.write("1")
+    return True
+
+
+def ring_requests(log):
+    """{queue: count} of the requests a --debug gofer served over io_uring."""
+    counts = {}
+    for line in log.splitlines():
+        i = line.rfind("(ring ")
+        if i >= 0:
+            q = int(line[i + 6:].rstrip(")"))
+            counts[q] = counts.get(q, 0) + 1
+    return counts
+
+
+class IoUringTest(GoferCase):
+    """The io_uring transport: selection, per-CPU queues, shutdown."""
+
+    def setUp(self):
+        require_uring(self)
+        super().setUp()
+        self.param = EnableUring("Y")
+        self.param.__enter__()
+        self.addCleanup(self.param.__exit__)
+
+    def test_on_without_enable_uring_fails_naming_the_cause(self):
+        write_enable_uring("N")
+        fd = os.open("/dev/fuse", os.O_RDWR | os.O_CLOEXEC)
+        try:
+            r = subprocess.run([BINARY, "--id", "u", "--io-uring=on", "--serve", "%d:%s" % (fd, self.tmp)],
+                               pass_fds=[fd], capture_output=True, text=True, timeout=20)
+        finally:
+            os.close(fd)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("gofer u: --io-uring=on: the kernel does not offer FUSE over io_uring", r.stderr)
+        self.assertIn(ENABLE_URING, r.stderr)
+
+    def test_on_without_the_offer_at_init_fails_the_mount(self):
+        # The kernel reads enable_uring when the mount sends INIT; the gofer's start-up check
+        # reads it later: N at mount time, Y at start-up.
+        write_enable_uring("N")
+        g = self.serve(args=["--io-uring=on"], after_mount=lambda: write_enable_uring("Y"))
+        self.assertEqual(g.wait(10), 1, g.log_text())
+        self.assertIn("--io-uring=on: the kernel does not offer FUSE over io_uring", g.log_text())
+        self.assertIn(in_child(lambda: os.listdir(g.mnt), timeout=10), ("ECONNREFUSED", "ENOTCONN"))
+
+    def test_auto_uses_the_ring_when_offered_and_reads_otherwise(self):
+        g = self.serve(args=["--io-uring=auto"])
+        os.listdir(g.mnt)
+        self.assertLogHas(g, "io_uring, %d queues, %d pinned" % (possible_cpus(), len(os.sched_getaffinity(0))))
+        write_enable_uring("N")
+        g2 = self.serve(args=["--io-uring=auto"])
+        os.listdir(g2.mnt)
+        self.assertLogHas(g2, "/dev/fuse reads")
+        g3 = self.serve(args=["--io-uring=off"])
+        write_enable_uring("Y")
+        os.listdir(g3.mnt)
+        self.assertLogHas(g3, "/dev/fuse reads")
+
+    def test_requests_are_served_on_the_callers_cpu(self):
+        g = self.serve(args=["--debug", "--io-uring=on", "--passthrough-depth", "0"])
+        os.listdir(g.mnt)
+        cpus = sorted(os.sched_getaffinity(0))
+        for cpu in cpus:
+            def work(cpu=cpu):
+                os.sched_setaffinity(0, [cpu])
+                for i in range(20):
+                    p = os.path.join(g.mnt, "c%d-%d" % (cpu, i))
+                    with open(p, "w") as f:
+                        f.write("x" * 100)
+                    with open(p) as f:
+                        f.read()
+                    os.unlink(p)
+                return True
+            before = ring_requests(g.log_text()).get(cpu, 0)
+            self.assertEqual(in_child(work), True)
+            self.assertTrue(eventually(lambda: ring_requests(g.log_text()).get(cpu, 0) - before >= 100, 5),
+                            "cpu %d: %r" % (cpu, ring_requests(g.log_text())))
+        self.assertEqual(os.listdir(g.mnt), [])
+
+    def test_queues_of_cpus_outside_the_gofers_affinity_are_served(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            self.skipTest("needs two CPUs")
+        mine = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {cpus[0]})  # the gofer inherits it: one pinned queue thread
+        try:
+            g = self.serve(args=["--debug", "--io-uring=on"])
+        finally:
+            os.sched_setaffinity(0, mine)
+        os.listdir(g.mnt)
+        self.assertLogHas(g, "io_uring, %d queues, 1 pinned" % possible_cpus())
+
+        def work():
+            os.sched_setaffinity(0, [cpus[1]])
+            for i in range(20):
+                with open(os.path.join(g.mnt, "f%d" % i), "w") as f:
+                    f.write("y")
+                os.unlink(os.path.join(g.mnt, "f%d" % i))
+            return True
+        self.assertEqual(in_child(work), True)
+        self.assertTrue(eventually(lambda: ring_requests(g.log_text()).get(cpus[1], 0) >= 40, 5),
+                        ring_requests(g.log_text()))
+
+    def test_unmount_and_abort_end_the_gofer(self):
+        g = self.serve(args=["--io-uring=on"])
+        open(os.path.join(g.mnt, "f"), "w").close()
+        sys_umount(g.mnt)
+        g.mounted = []
+        self.assertEqual(g.wait(10), 0, "exit 0 after unmount:\n" + g.log_text())
+        self.assertLogHas(g, "connection ended")
+        self.assertNotIn("did not end", g.log_text())
+        g2 = self.serve(args=["--io-uring=on"])
+        os.listdir(g2.mnt)
+        self.assertEqual(in_child(lambda: abort_connection(g2.mnt)), True)
+        self.assertEqual(g2.wait(10), 0, "exit 0 after abort:\n" + g2.log_text())
+        self.assertEqual(in_child(lambda: os.listdir(g2.mnt), timeout=10), "ENOTCONN")
+
+    def test_ring_threads_are_confined(self):
+        g = self.serve(args=["--io-uring=on"])
+        os.listdir(g.mnt)
+        tids = os.listdir("/proc/%d/task" % g.proc.pid)
+        # One /dev/fuse reader (FORGETs and INTERRUPTs) and a thread per possible CPU.
+        self.assertGreaterEqual(len(tids), 1 + possible_cpus(), tids)
+        for tid in tids:
+            self.assertEqual(status_field(int(tid), "Seccomp"), "2", "thread " + tid)
+
+
+# CORE_OPERATIONS are the file-semantics checks IoUringOperationsTest repeats over the ring.
+CORE_OPERATIONS = [
+    "test_lookup_and_getattr_match_backing", "test_namespace_errnos_match_plain_directory",
+    "test_open_flags_trunc_append_excl", "test_symlinks_are_stored_not_followed", "test_hard_links",
+    "test_rename_flags", "test_setattr_mode_owner_size_times", "test_xattrs", "test_fifo_and_unix_socket",
+    "test_statfs_matches_backing", "test_seek_hole_fallocate_copy_range_tmpfile",
+    "test_nonroot_caller_gets_the_same_errnos", "test_new_objects_belong_to_the_caller_and_follow_setgid_dirs",
+    "test_umask_of_the_caller_is_applied", "test_unprivileged_write_clears_set_id_bits",
+    "test_mmap_shared_writable", "test_large_directory_50000_entries",
+]
+
+
+class IoUringOperationsTest(OperationsTest):
+    """The core file-semantics checks again, every gofer with --io-uring=on (and once with
+    READ/WRITE served too: --passthrough-depth 0 where a test does not choose)."""
+
+    def setUp(self):
+        require_uring(self)
+        super().setUp()
+        self.param = EnableUring("Y")
+        self.param.__enter__()
+        self.addCleanup(self.param.__exit__)
+
+    def serve(self, backing=None, args=(), **kwargs):
+        args = list(args) + ["--io-uring=on"]
+        if not any(a.startswith("--passthrough-depth") for a in args) and len(self.gofers) % 2 == 1:
+            args += ["--passthrough-depth", "0"]
+        return super().serve(backing, args=args, **kwargs)
+
+
 # ---- runner ----
 
 class LineResult(unittest.TestResult):
@@ -1287,11 +1512,12 @@ class LineResult(unittest.TestResult):
 
 
 def main():
-    global BINARY
+    global BINARY, IO_URING
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=DEFAULT_BINARY)
     ap.add_argument("-k", default="")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("--io-uring", choices=["auto", "on", "off"])
     args = ap.parse_args()
     BINARY = os.path.abspath(args.binary)
     if os.geteuid() != 0:
@@ -1305,16 +1531,30 @@ def main():
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    for case in (CommandLineTest, OperationsTest, ConfinementTest, PassthroughTest, ConformanceTest, MemoryTest):
+    for case in (CommandLineTest, OperationsTest, ConfinementTest, PassthroughTest, ConformanceTest, MemoryTest,
+                 IoUringTest, IoUringOperationsTest):
         for name in loader.getTestCaseNames(case):
+            if case is IoUringOperationsTest and name not in CORE_OPERATIONS:
+                continue
             if args.k in name:
                 suite.addTest(case(name))
     result = LineResult(args.v)
+    IO_URING = args.io_uring
+    param = None
+    if IO_URING == "on":
+        if not os.path.exists(ENABLE_URING):
+            print("--io-uring on: this kernel has no FUSE over io_uring (%s is missing)" % ENABLE_URING)
+            return 2
+        param = EnableUring("Y")
+        param.__enter__()
     try:
         suite.run(result)
     except KeyboardInterrupt:
         print("interrupted")
         result.errors.append((None, "interrupted"))
+    finally:
+        if param is not None:
+            param.__exit__()
     time.sleep(0.2)
     procs = [p for p in subprocess.run(["pgrep", "-af", ID_PREFIX], capture_output=True, text=True).stdout.splitlines()
              if "pgrep" not in p]
