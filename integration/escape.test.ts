@@ -180,6 +180,19 @@ t.test('both platforms decide every probed call alike (ptrace stops, seccomp not
   }
 });
 
+t.test('mknod makes only char devices the container may use, personality only the common personas', async (t) => {
+  await expectSyscalls(t, [
+    // CAP_MKNOD is among the default capabilities; runc leaves the rest to the device cgroup.
+    { name: 'mknod_block', errno: 'EPERM', runc: 'runc lets CAP_MKNOD make any node (the device cgroup stops its use)' },
+    { name: 'mknod_mem', errno: 'EPERM', runc: 'runc lets CAP_MKNOD make any node (the device cgroup stops its use)' },
+    { name: 'mknod_null', errno: 'OK' },
+    { name: 'mknod_old_null', errno: 'OK' },
+    { name: 'mknod_fifo', errno: 'OK' },
+    { name: 'personality_query', errno: 'OK' },
+    { name: 'personality_page_zero', errno: 'EPERM', runc: RUNC_UNPRIVILEGED_OK },
+  ]);
+});
+
 // Parses busybox `ps -o pid,comm` into [pid, comm] rows (header dropped).
 function psRows(stdout: string): Array<[number, string]> {
   return stdout

@@ -1,5 +1,7 @@
 // Builds OCI image archives without docker or network (busybox from the host's static
-// /bin/busybox, the CRI pause image from integration/pause/pause.c) and imports them into a containerd.
+// /bin/busybox, the CRI pause image from integration/pause/pause.c, and busybox images holding
+// host ELF programs with the shared libraries ldd names: any dynamic binary, python3) and
+// imports them into a containerd.
 import { execFileSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -172,7 +174,7 @@ function buildArchive(busybox: Buffer, applets: string[]): { archive: Buffer; in
 
 // Builds a single-layer OCI image layout archive named `ref` in memory; `runConfig` is the
 // image config's "config" object (Env, Cmd, Entrypoint, User).
-function ociArchive(
+export function ociArchive(
   ref: string,
   layer: TarEntry[],
   runConfig: Record<string, unknown>,
@@ -340,9 +342,11 @@ export async function importCriImages(cd: Containerd): Promise<void> {
   await importImage(cd, BUSYBOX_IMAGE, CRI_NAMESPACE);
 }
 
-// Imports `archive` (whose index names `name`) into `namespace`, tags it `ref` if that differs,
-// and checks that `ctr images ls` lists `ref`.
-async function importArchive(cd: Containerd, archive: string, name: string, ref: string, namespace: string): Promise<void> {
+/**
+ * importArchive imports `archive` (whose index names `name`) into `namespace`, tags it `ref` if
+ * that differs, and checks that `ctr images ls` lists `ref`.
+ */
+export async function importArchive(cd: Containerd, archive: string, name: string, ref: string, namespace: string): Promise<void> {
   const ctr = (args: string[], timeoutMs: number): ReturnType<Containerd['ctr']> => cd.ctrNs(namespace, args, { timeoutMs });
   const imp = await ctr(['images', 'import', archive], 60_000);
   if (imp.code !== 0) throw new Error(`importing ${archive} as ${ref} into ${namespace}: ctr exited ${imp.code}: ${imp.stderr.trim()}`);
@@ -354,4 +358,224 @@ async function importArchive(cd: Containerd, archive: string, name: string, ref:
   if (ls.code !== 0 || !ls.stdout.split('\n').includes(ref)) {
     throw new Error(`importing ${archive}: image ${ref} not listed in ${namespace} after import: ${ls.stdout.trim()} ${ls.stderr.trim()}`);
   }
+}
+
+/** HostFile puts the host file `source` at `path` in an image (see buildHostFilesImage). */
+export interface HostFile {
+  /** absolute path inside the image. */
+  path: string;
+  /** host path; symlinks are followed, so the layer holds a regular file at `path`. */
+  source: string;
+  /** ldd: also add the shared libraries and ELF interpreter `ldd source` names, at its paths. */
+  ldd?: boolean;
+}
+
+/**
+ * sharedLibraries returns the paths `ldd binary` names: each shared library and the ELF
+ * interpreter (not the vDSO, which has no file); [] for a static binary.
+ */
+export function sharedLibraries(binary: string): string[] {
+  let out: string;
+  try {
+    out = execFileSync('ldd', [binary], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    const text = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+    if (/not a dynamic executable/.test(text)) return [];
+    throw new Error(`ldd ${binary}: ${text.trim() || e.message}`);
+  }
+  const libs: string[] = [];
+  for (const line of out.split('\n')) {
+    if (line.includes('=> not found')) throw new Error(`ldd ${binary}: a library is missing on the host: ${line.trim()}`);
+    // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+    const m = /=> (\/\S+) \(/.exec(line) ?? /^\s*(\/\S+) \(/.exec(line);
+    if (m) libs.push(m[1]);
+  }
+  return libs;
+}
+
+/** HostFilesImage describes a busybox image with host files added (see buildHostFilesImage). */
+export interface HostFilesImage {
+  ref: string;
+  /** bump when the layout changes, so cached archives are rebuilt. */
+  formatVersion: string;
+  /** prefix of the cached archive's file name. */
+  name: string;
+  files: HostFile[];
+  /** small entries of the caller's own (symlinks, config files), added after the host files. */
+  extra?: TarEntry[];
+  /** the image config's "config" object. */
+  runConfig: Record<string, unknown>;
+}
+
+// Resolves the image's files: the given ones plus, for those marked ldd, their shared libraries
+// (each image path once; the same library is named by many binaries).
+function resolveHostFiles(files: HostFile[]): Map<string, string> {
+  const byPath = new Map<string, string>();
+  const add = (p: string, source: string): void => {
+    if (!path.isAbsolute(p)) throw new Error(`image path ${p} is not absolute`);
+    if (!byPath.has(p)) byPath.set(p, source);
+  };
+  for (const f of files) {
+    add(f.path, f.source);
+    if (f.ldd) for (const lib of sharedLibraries(f.source)) add(lib, lib);
+  }
+  return byPath;
+}
+
+// Lays out the layer: busybox first, then every missing parent directory, then the host files
+// (read through symlinks) and the caller's extra entries.
+function hostFilesLayer(files: Map<string, string>, extra: TarEntry[], busybox: Buffer, applets: string[]): TarEntry[] {
+  const entries = busyboxLayerEntries(busybox, applets);
+  const names = new Set(entries.map((e) => e.name));
+  const own = [...[...files.keys()].map((p) => p.slice(1)), ...extra.map((e) => e.name)];
+  const dirs = new Set<string>();
+  for (const name of own) {
+    for (let d = path.posix.dirname(name); d !== '.'; d = path.posix.dirname(d)) if (!names.has(d)) dirs.add(d);
+  }
+  for (const d of [...dirs].sort()) entries.push({ name: d, type: 'dir', mode: 0o755 });
+  for (const p of [...files.keys()].sort()) {
+    const source = files.get(p)!;
+    entries.push({ name: p.slice(1), type: 'file', mode: fs.statSync(source).mode & 0o7777, data: fs.readFileSync(source) });
+  }
+  entries.push(...extra);
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.name)) throw new Error(`image layer: ${e.name} twice`);
+    seen.add(e.name);
+  }
+  return entries;
+}
+
+/**
+ * buildHostFilesImage writes (or reuses) the OCI archive of a busybox image holding `spec.files`
+ * and returns its path. The cached file's name carries a hash of the format version, the ref, the
+ * run config, the extra entries, busybox, and every host file's path, size and mtime.
+ */
+export async function buildHostFilesImage(spec: HostFilesImage, dir: string = IMAGE_CACHE_DIR): Promise<string> {
+  const files = resolveHostFiles(spec.files);
+  const extra = spec.extra ?? [];
+  const applets = busyboxApplets(BUSYBOX_BINARY);
+  const key = crypto.createHash('sha256');
+  key.update(`${spec.formatVersion}\0${spec.ref}\0${JSON.stringify(spec.runConfig)}\0${applets.join(',')}\0`);
+  for (const e of extra) key.update(`${e.name}\0${e.type}\0${e.mode}\0${e.linkname ?? ''}\0`).update(e.data ?? '');
+  for (const [p, source] of [[BUSYBOX_BINARY, BUSYBOX_BINARY], ...[...files].sort(([a], [b]) => (a < b ? -1 : 1))]) {
+    const st = fs.statSync(source);
+    key.update(`${p}\0${fs.realpathSync(source)}\0${st.size}\0${st.mtimeMs}\0${st.mode}\0`);
+  }
+  const file = path.join(dir, `${spec.name}-oci-${key.digest('hex').slice(0, 16)}.tar`);
+  if (fs.existsSync(file)) return file;
+  const layer = hostFilesLayer(files, extra, await fs.promises.readFile(BUSYBOX_BINARY), applets);
+  const { archive } = ociArchive(spec.ref, layer, spec.runConfig, `${spec.formatVersion}: busybox and host files`);
+  await writeCached(file, archive);
+  return file;
+}
+
+const IMAGE_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** DYNAMIC_IMAGE is the reference of the image made by buildDynamicImage. */
+export const DYNAMIC_IMAGE = 'localhost/runsc-ts/dynamic:test';
+
+// Bump when the dynamic image's layout changes.
+const DYNAMIC_FORMAT_VERSION = 'runsc-ts-dynamic-image-v1';
+
+/**
+ * buildDynamicImage makes a busybox image holding the dynamically linked `binary` at `imagePath`
+ * and exactly the libraries ldd names for it, plus an /etc/hosts naming localhost (and an
+ * nsswitch.conf reading only it, so name lookups never try DNS); returns the archive's path.
+ */
+export function buildDynamicImage(binary: string, imagePath: string, dir: string = IMAGE_CACHE_DIR): Promise<string> {
+  const text = (name: string, s: string): TarEntry => ({ name, type: 'file', mode: 0o644, data: Buffer.from(s) });
+  return buildHostFilesImage(
+    {
+      ref: DYNAMIC_IMAGE,
+      formatVersion: DYNAMIC_FORMAT_VERSION,
+      name: 'dynamic',
+      files: [{ path: imagePath, source: binary, ldd: true }],
+      extra: [text('etc/hosts', '127.0.0.1 localhost\n'), text('etc/nsswitch.conf', 'hosts: files\n')],
+      runConfig: { Env: [IMAGE_PATH_ENV], Cmd: [imagePath] },
+    },
+    dir,
+  );
+}
+
+/** PYTHON_BINARY is the host's python3 that the python image is made from (Debian 12's). */
+export const PYTHON_BINARY = '/usr/bin/python3.11';
+
+/** PYTHON_IMAGE is the reference of the image made by buildPythonImage. */
+export const PYTHON_IMAGE = 'localhost/runsc-ts/python:3.11';
+
+// Bump when the python image's layout changes.
+const PYTHON_FORMAT_VERSION = 'runsc-ts-python-image-v1';
+
+// Parts of the standard library nothing in the tests imports (test suites, GUIs, installers,
+// build files); __pycache__ too: its .pyc files name the host's mtimes, which the layer's fixed
+// mtime would make stale anyway.
+const PYTHON_SKIP = new Set([
+  '__pycache__',
+  'test',
+  'tests',
+  'idle_test',
+  'idlelib',
+  'tkinter',
+  'turtledemo',
+  'ensurepip',
+  'lib2to3',
+  'pydoc_data',
+  'distutils',
+  'venv',
+]);
+
+// Lists the standard library under `stdlib` as host files: regular files, and symlinks whose
+// target is inside it (copied as files); symlinks out of it (Debian's sitecustomize.py into
+// /etc) are host configuration and stay out. Extension modules get their libraries too.
+function pythonStdlibFiles(stdlib: string): HostFile[] {
+  const files: HostFile[] = [];
+  const real = fs.realpathSync(stdlib);
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (PYTHON_SKIP.has(e.name) || e.name.startsWith('config-')) continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() || e.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = fs.realpathSync(p);
+        } catch {
+          continue; // dangling
+        }
+        if (!target.startsWith(real + '/') || !fs.statSync(target).isFile()) continue;
+        files.push({ path: p, source: p, ldd: e.name.endsWith('.so') });
+      }
+    }
+  };
+  walk(stdlib);
+  return files;
+}
+
+/**
+ * buildPythonImage makes a busybox image holding PYTHON_BINARY, `python3` linking to it, its
+ * standard library (without PYTHON_SKIP), every library ldd names for the interpreter and the
+ * extension modules, and libgcc_s; returns the archive's path. The interpreter must exist on the host.
+ */
+export function buildPythonImage(dir: string = IMAGE_CACHE_DIR): Promise<string> {
+  const name = path.basename(PYTHON_BINARY);
+  const stdlib = path.join('/usr/lib', name);
+  // glibc dlopens libgcc_s beside libc to unwind in pthread_exit, which python calls for a thread
+  // still running at exit; ldd cannot see a dlopen, and without it that thread aborts the process.
+  const libc = sharedLibraries(PYTHON_BINARY).find((l) => path.basename(l).startsWith('libc.so'));
+  const libgcc = libc && path.join(path.dirname(libc), 'libgcc_s.so.1');
+  const runtimeLibs: HostFile[] = libgcc && fs.existsSync(libgcc) ? [{ path: libgcc, source: libgcc }] : [];
+  return buildHostFilesImage(
+    {
+      ref: PYTHON_IMAGE,
+      formatVersion: PYTHON_FORMAT_VERSION,
+      name: 'python',
+      files: [{ path: PYTHON_BINARY, source: PYTHON_BINARY, ldd: true }, ...runtimeLibs, ...pythonStdlibFiles(stdlib)],
+      extra: [{ name: path.join(path.dirname(PYTHON_BINARY), 'python3').slice(1), type: 'symlink', mode: 0o777, linkname: name }],
+      // No .pyc writes: every container would compile into its own copy of the image anyway.
+      runConfig: { Env: [IMAGE_PATH_ENV, 'PYTHONDONTWRITEBYTECODE=1'], Cmd: ['python3'] },
+    },
+    dir,
+  );
 }

@@ -1,9 +1,11 @@
 // escape: the in-container probe of escape.test.ts. `escape syscalls` tries each dangerous system
 // call in its own child and prints one line per call, "<name> <ret> <errno-name>" ("OK" when it
 // succeeded); `escape threads N` runs N threads against a barrier, a mutex and a signal;
+// `escape exewatch S` looks for a runtime's executable in /proc for S seconds (CVE-2019-5736);
 // `escape bench N` pins itself to CPU 0 and prints the ns per call of getppid (never trapped)
 // and of unshare(0) (trapped to the sentry under runsc-ts, native under runc), for make bench.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -17,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -144,6 +148,27 @@ static long call_ptrace_attach_child(void) {
 }
 // Seizes (attaches without stopping) the container's PID 1.
 static long call_ptrace_seize_init(void) { return syscall(SYS_ptrace, PTRACE_SEIZE, 1, NULL, NULL); }
+// mknod of a node in /tmp, removed again at once when the runtime let it be made.
+static long make_node(mode_t mode, dev_t dev) {
+  long r = syscall(SYS_mknodat, AT_FDCWD, "/tmp/escape-node", mode, dev);
+  int e = errno;
+  if (r == 0) unlink("/tmp/escape-node");
+  errno = e;
+  return r;
+}
+static long call_mknod_block(void) { return make_node(S_IFBLK | 0600, makedev(8, 0)); }
+static long call_mknod_mem(void) { return make_node(S_IFCHR | 0600, makedev(1, 1)); }
+static long call_mknod_null(void) { return make_node(S_IFCHR | 0666, makedev(1, 3)); }
+static long call_mknod_fifo(void) { return make_node(S_IFIFO | 0600, 0); }
+static long call_mknod_old_null(void) {
+  long r = syscall(SYS_mknod, "/tmp/escape-node", S_IFCHR | 0666, makedev(1, 3));
+  if (r == 0) unlink("/tmp/escape-node");
+  return r;
+}
+#define PERSONALITY_QUERY 0xffffffffUL
+#define PERSONALITY_MMAP_PAGE_ZERO 0x0100000UL
+static long call_personality_query(void) { return syscall(SYS_personality, PERSONALITY_QUERY); }
+static long call_personality_page_zero(void) { return syscall(SYS_personality, PERSONALITY_MMAP_PAGE_ZERO); }
 
 struct check {
   const char *name;
@@ -188,6 +213,13 @@ static const struct check checks[] = {
     {"ptrace_traceme", call_ptrace_traceme},
     {"ptrace_attach_child", call_ptrace_attach_child},
     {"ptrace_seize_init", call_ptrace_seize_init},
+    {"mknod_block", call_mknod_block},
+    {"mknod_mem", call_mknod_mem},
+    {"mknod_null", call_mknod_null},
+    {"mknod_old_null", call_mknod_old_null},
+    {"mknod_fifo", call_mknod_fifo},
+    {"personality_query", call_personality_query},
+    {"personality_page_zero", call_personality_page_zero},
 };
 
 // Writes one result line with a single write(2), so lines of children never interleave.
@@ -300,10 +332,55 @@ static int run_bench(long n) {
   return 0;
 }
 
+// Watches /proc for `seconds` for processes whose executable is not the container's own (a
+// runtime process caught between its clone and its exec: runc's CVE-2019-5736 window) and tries
+// to open each such executable for writing (O_APPEND, nothing is written). Prints one
+// "seen <pid> <exe> <errno-name of the open, or OPENED>" per process, then "watched <scans>".
+static int run_exewatch(int seconds) {
+  char own[4096];
+  ssize_t n = readlink("/proc/self/exe", own, sizeof own - 1);
+  if (n < 0) return 1;
+  own[n] = '\0';
+  int seen[4096] = {0};
+  size_t nseen = 0;
+  long scans = 0;
+  time_t end = time(NULL) + seconds;
+  while (time(NULL) < end) {
+    scans++;
+    DIR *d = opendir("/proc");
+    if (!d) return 1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      int pid = atoi(e->d_name);
+      if (pid <= 0 || pid == getpid()) continue;
+      char link[64], exe[4096];
+      snprintf(link, sizeof link, "/proc/%d/exe", pid);
+      ssize_t m = readlink(link, exe, sizeof exe - 1);
+      if (m < 0) continue;
+      exe[m] = '\0';
+      if (strcmp(exe, own) == 0 || strcmp(exe, "/bin/busybox") == 0) continue;
+      int known = 0;
+      for (size_t i = 0; i < nseen; i++) known |= seen[i] == pid;
+      if (known || nseen == sizeof seen / sizeof seen[0]) continue;
+      seen[nseen++] = pid;
+      int fd = open(link, O_WRONLY | O_APPEND | O_CLOEXEC);
+      const char *what = fd >= 0 ? "OPENED" : strerrorname_np(errno);
+      if (fd >= 0) close(fd);
+      char line[4200];
+      int len = snprintf(line, sizeof line, "seen %d %s %s\n", pid, exe, what ? what : "?");
+      if (len > 0 && write(1, line, (size_t)len) < 0) return 3;
+    }
+    closedir(d);
+  }
+  printf("watched %ld\n", scans);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "bench") == 0) return run_bench(atol(argv[2]));
   if (argc >= 2 && strcmp(argv[1], "syscalls") == 0) return run_syscalls();
   if (argc >= 3 && strcmp(argv[1], "threads") == 0) return run_threads(atoi(argv[2]));
-  fprintf(stderr, "usage: escape syscalls | escape threads N\n");
+  if (argc >= 3 && strcmp(argv[1], "exewatch") == 0) return run_exewatch(atoi(argv[2]));
+  fprintf(stderr, "usage: escape syscalls | escape threads N | escape exewatch SECONDS | escape bench N\n");
   return 2;
 }

@@ -1,9 +1,10 @@
-// Checked mount(2) emulation for the unotify platform (see checked_mount.h).
+// Checked mount(2) and umount2(2) emulation (see checked_mount.h).
 #include "checked_mount.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/stat.h>  // the kernel's struct statx, with stx_mnt_id
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -52,6 +53,12 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x4000U
+#endif
+#ifndef UMOUNT_NOFOLLOW
+#define UMOUNT_NOFOLLOW 0x00000008
+#endif
 
 namespace checked_mount {
 namespace {
@@ -66,6 +73,9 @@ constexpr unsigned long kPlainFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEX
                                       MS_RELATIME | MS_STRICTATIME | MS_SILENT;
 // kBindFlags are the flags a bind mount may carry (MS_BIND itself included).
 constexpr unsigned long kBindFlags = MS_BIND | MS_REC | MS_SILENT;
+// kUmountFlags are the umount2 flags the kernel knows; kUmountAllowed those a container may use.
+constexpr unsigned long kUmountFlags = MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW;
+constexpr unsigned long kUmountAllowed = MNT_FORCE | MNT_DETACH | UMOUNT_NOFOLLOW;
 
 const char* const kFsTypes[] = {"tmpfs", "proc", "sysfs", "devpts", "mqueue"};
 
@@ -94,6 +104,32 @@ bool EffectiveCaps(int status_fd, uint64_t* caps) {
   return true;
 }
 
+// MountRootId is the unique id (before Linux 6.8: the reusable id) of the mount whose root fd
+// is; 0 when fd is no mount's root.
+uint64_t MountRootId(int fd) {
+  struct statx stx;
+  memset(&stx, 0, sizeof(stx));
+  if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE | STATX_MNT_ID, &stx) < 0) return 0;
+  if (!(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) || !(stx.stx_mask & (STATX_MNT_ID_UNIQUE | STATX_MNT_ID))) return 0;
+  return stx.stx_mnt_id;
+}
+
+// EnterParent makes the directory of target the helper's working directory and returns the last
+// component: that name is then looked up from a directory no rename can move. False for a
+// target without one ("/", ".", "..").
+bool EnterParent(const std::string& target, std::string* name) {
+  std::string t = target;
+  while (t.size() > 1 && t.back() == '/') t.pop_back();
+  size_t slash = t.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : t.substr(0, slash);
+  *name = slash == std::string::npos ? t : t.substr(slash + 1);
+  if (name->empty() || *name == "." || *name == ".." || *name == "/") {
+    errno = EPERM;
+    return false;
+  }
+  return chdir(dir.c_str()) == 0;
+}
+
 // CloseAllBut closes every descriptor above 2 except those in keep (in the helper).
 void CloseAllBut(std::initializer_list<int> keep_list) {
   int keep[8];
@@ -116,17 +152,24 @@ void CloseAllBut(std::initializer_list<int> keep_list) {
   }
 }
 
+// Done ends the helper after a successful call, telling the mount's id through id_out.
+[[noreturn]] void Done(int id_out, uint64_t id) {
+  if (write(id_out, &id, sizeof(id)) < 0) _exit(kHelperFailed);
+  _exit(0);
+}
+
 // RunHelper runs in the forked helper (already in the caller's PID namespace): it joins the
 // caller's other namespaces, root and working directory, keeps only the caller's effective
-// capabilities, and mounts. Its exit status is the errno (0 = mounted, kHelperFailed = set-up).
-[[noreturn]] void RunHelper(const Request& r) {
+// capabilities, and mounts or unmounts. Its exit status is the errno (0 = done, kHelperFailed =
+// set-up); on success it writes the mount's id to id_out.
+[[noreturn]] void RunHelper(const Request& r, int id_out) {
   uint64_t caps = r.caps;
   unsigned long flags = r.flags;
   const Arg& source = r.source;
   const Arg& target = r.target;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   prctl(PR_SET_DUMPABLE, 0);  // visible in the container's PID namespace for a moment
-  CloseAllBut({r.mnt.get(), r.net.get(), r.ipc.get(), r.root.get(), r.cwd.get()});
+  CloseAllBut({r.mnt.get(), r.net.get(), r.ipc.get(), r.root.get(), r.cwd.get(), id_out});
   if (setns(r.net.get(), CLONE_NEWNET) < 0 || setns(r.ipc.get(), CLONE_NEWIPC) < 0 ||
       setns(r.mnt.get(), CLONE_NEWNS) < 0)
     _exit(kHelperFailed);
@@ -143,6 +186,22 @@ void CloseAllBut(std::initializer_list<int> keep_list) {
   cap[0].effective = cap[0].permitted = static_cast<uint32_t>(caps);
   cap[1].effective = cap[1].permitted = static_cast<uint32_t>(caps >> 32);
   if (syscall(SYS_capset, &hdr, cap) < 0) _exit(kHelperFailed);
+  std::string name;
+  if (r.unmount) {
+    // Judge the mount on top of the target's last component (never followed), then unmount that
+    // same name from the same directory: it is a mount point, so nothing can be renamed over it.
+    if (!EnterParent(target.value, &name)) _exit(errno & 0xff);
+    int fd = openat(AT_FDCWD, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) _exit(errno & 0xff);
+    uint64_t id = MountRootId(fd);
+    close(fd);  // an open fd on the mount would make it busy
+    if (id == 0) _exit(EINVAL);  // not a mount point, as the kernel says
+    bool ours = false;
+    for (uint64_t a : r.allowed) ours = ours || a == id;
+    if (!ours) _exit(EPERM);
+    if (umount2(name.c_str(), static_cast<int>(flags | UMOUNT_NOFOLLOW)) < 0) _exit(errno & 0xff);
+    Done(id_out, id);
+  }
   if (flags & MS_BIND) {
     // Clone the source's mount tree first, then judge exactly what was cloned: no path is looked
     // up twice, so nothing can be swapped between the check and the mount.
@@ -155,21 +214,37 @@ void CloseAllBut(std::initializer_list<int> keep_list) {
     if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target.c_str(),
                 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS | MOVE_MOUNT_T_AUTOMOUNTS) < 0)
       _exit(errno & 0xff);
-    _exit(0);
+    Done(id_out, MountRootId(tree));
   }
-  if (mount(source.c_str(), target.c_str(), r.fstype.c_str(), flags, r.data.c_str()) < 0) _exit(errno & 0xff);
-  _exit(0);
+  if (!EnterParent(target.value, &name)) _exit(errno & 0xff);
+  if (mount(source.c_str(), name.c_str(), r.fstype.c_str(), flags, r.data.c_str()) < 0) _exit(errno & 0xff);
+  // The new mount is on top of name unless the name was a symlink (followed by mount) or was
+  // swapped for one: then nothing is recorded, and the container cannot unmount it.
+  int fd = openat(AT_FDCWD, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  Done(id_out, fd < 0 ? 0 : MountRootId(fd));
 }
 
 }  // namespace
 
-int Emulate(const std::string& cid, pid_t pid, const uint64_t args[6], const std::function<bool()>& still_waiting,
-            const Performer& perform) {
-  unsigned long flags = static_cast<unsigned long>(args[3]);
-  if ((flags & 0xffff0000UL) == 0xc0ed0000UL) flags &= ~0xffff0000UL;  // MS_MGC_VAL, as the kernel drops it
-  bool bind = (flags & MS_BIND) != 0;
-  if ((flags & ~(bind ? kBindFlags : kPlainFlags)) != 0) {
-    logging::Debug("checked mount: container %s task %d: flags 0x%lx refused", cid.c_str(), pid, flags);
+int Emulate(const std::string& cid, pid_t pid, long nr, const uint64_t args[6],
+            const std::function<bool()>& still_waiting, const Performer& perform, std::set<uint64_t>* mounts) {
+  bool unmount = nr == SYS_umount2;
+  unsigned long flags = static_cast<unsigned long>(unmount ? args[1] : args[3]);
+  bool bind = false;
+  if (unmount) {
+    if (flags & ~kUmountFlags) return EINVAL;
+    if (flags & ~kUmountAllowed) {
+      logging::Debug("checked mount: container %s task %d: umount2 flags 0x%lx refused", cid.c_str(), pid, flags);
+      return EPERM;
+    }
+  } else if (nr == SYS_mount) {
+    if ((flags & 0xffff0000UL) == 0xc0ed0000UL) flags &= ~0xffff0000UL;  // MS_MGC_VAL, as the kernel drops it
+    bind = (flags & MS_BIND) != 0;
+    if ((flags & ~(bind ? kBindFlags : kPlainFlags)) != 0) {
+      logging::Debug("checked mount: container %s task %d: flags 0x%lx refused", cid.c_str(), pid, flags);
+      return EPERM;
+    }
+  } else {
     return EPERM;
   }
   std::string proc = "/proc/" + std::to_string(pid);
@@ -198,10 +273,23 @@ int Emulate(const std::string& cid, pid_t pid, const uint64_t args[6], const std
     return EPERM;
   }
   r.flags = flags;
+  r.unmount = unmount;
   Arg& source = r.source;
   Arg& target = r.target;
   Arg& fstype = r.fstype;
   Arg& data = r.data;
+  if (unmount) {
+    if (!ReadString(pid, args[0], &target)) return EFAULT;
+    if (target.null) return EFAULT;
+    r.allowed.assign(mounts->begin(), mounts->end());
+    if (!still_waiting()) return EPERM;
+    uint64_t id = 0;
+    int err = perform(r, &id);
+    if (err == 0) mounts->erase(id);
+    logging::Debug("checked mount: container %s task %d: umount2(\"%s\", 0x%lx): %s", cid.c_str(), pid,
+                   target.value.c_str(), flags, err == 0 ? "done" : strerror(err));
+    return err;
+  }
   if (!ReadString(pid, args[0], &source) || !ReadString(pid, args[1], &target) ||
       !ReadString(pid, args[2], &fstype) || !ReadString(pid, args[4], &data))
     return EFAULT;  // unreadable or too long, as the kernel's copy would fail
@@ -221,14 +309,17 @@ int Emulate(const std::string& cid, pid_t pid, const uint64_t args[6], const std
   }
   // Everything read belongs to the task that made the call only if it is still waiting for it.
   if (!still_waiting()) return EPERM;
-  int err = perform(r);
+  uint64_t id = 0;
+  int err = perform(r, &id);
+  if (err == 0 && id != 0) mounts->insert(id);
   logging::Debug("checked mount: container %s task %d: mount(\"%s\", \"%s\", \"%s\", 0x%lx): %s", cid.c_str(), pid,
                  source.value.c_str(), target.value.c_str(), fstype.value.c_str(), flags,
                  err == 0 ? "done" : strerror(err));
   return err;
 }
 
-int Perform(const Request& r) {
+int Perform(const Request& r, uint64_t* mnt_id) {
+  *mnt_id = 0;
   const std::string& cid = r.cid;
   pid_t pid = r.pid;
   auto back = sys::Open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
@@ -241,11 +332,19 @@ int Perform(const Request& r) {
                    strerror(errno));
     return EPERM;
   }
+  int id_pipe[2];
+  if (pipe2(id_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    logging::Error("checked mount: pipe: %s", strerror(errno));
+    if (setns(back.value().get(), CLONE_NEWPID) < 0) abort();
+    return EPERM;
+  }
+  unique_fd id_in(id_pipe[0]), id_out(id_pipe[1]);
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
   pid_t helper = fork();
-  if (helper == 0) RunHelper(r);
+  if (helper == 0) RunHelper(r, id_out.get());
+  id_out.reset();
   int fork_errno = errno;
   sigprocmask(SIG_SETMASK, &old, nullptr);
   if (setns(back.value().get(), CLONE_NEWPID) < 0) {
@@ -276,6 +375,7 @@ int Perform(const Request& r) {
     logging::Error("checked mount: container %s task %d: the helper failed (status 0x%x)", cid.c_str(), pid, status);
     return EPERM;
   }
+  if (WEXITSTATUS(status) == 0 && read(id_in.get(), mnt_id, sizeof(*mnt_id)) != sizeof(*mnt_id)) *mnt_id = 0;
   return WEXITSTATUS(status);
 }
 

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -259,11 +260,26 @@ void EnterOwnPidNamespace() {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) FailErrno("prctl(PR_SET_PDEATHSIG)", errno);
 }
 
+// BringLoopbackUp sets lo up in a new network namespace (the kernel makes it down), as runc
+// does: 127.0.0.1 and ::1 then work in a container with no other network.
+void BringLoopbackUp() {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) FailErrno("bringing up lo: socket", errno);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) FailErrno("bringing up lo: SIOCGIFFLAGS", errno);
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) FailErrno("bringing up lo: SIOCSIFFLAGS", errno);
+  close(sock);
+}
+
 void SetupNetwork(const msg::ContainerSpec& spec) {
   for (const msg::Namespace& ns : spec.namespaces) {
     if (ns.type != "network") continue;
     if (ns.path.empty()) {
       if (unshare(CLONE_NEWNET) < 0) FailErrno("creating network namespace", errno);
+      BringLoopbackUp();
     } else {
       int fd = open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) FailErrno(Format("opening network namespace %s", ns.path.c_str()), errno);

@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,7 @@ struct Container {
   msg::ContainerSpec spec;
   std::string create_payload;              // the CreateContainerRequest, for the spawner
   std::map<std::string, msg::Trap> traps;  // by syscall name
+  std::set<uint64_t> checked_mounts;       // ids of the mounts it made through checked mounts
   strace::Settings strace;                 // from spec.seccomp
   pid_t init_pid = 0;
   std::map<pid_t, std::unique_ptr<Proc>> procs;  // registered processes by host pid

@@ -171,17 +171,39 @@ bool DecodeSeccompRule(std::string_view data, SeccompRule* out) {
   return ok && r.ok();
 }
 
+bool DecodeTrapAllow(std::string_view data, TrapAllow* out) {
+  Reader r(data);
+  bool ok = true;
+  while (r.Next()) {
+    if (r.field() == 1) {
+      SeccompArg a;
+      ok = ok && DecodeSeccompArg(r.ReadBytes(), &a);
+      out->args.push_back(a);
+    } else {
+      r.Skip();
+    }
+  }
+  return ok && r.ok();
+}
+
 bool DecodeTrap(std::string_view data, Trap* out) {
   Reader r(data);
+  bool ok = true;
   while (r.Next()) {
     switch (r.field()) {
       case 1: out->name = r.ReadString(); break;
       case 2: out->decision = U32(r); break;
       case 3: out->errno_value = U32(r); break;
+      case 4: {
+        TrapAllow a;
+        ok = ok && DecodeTrapAllow(r.ReadBytes(), &a);
+        out->allow_if.push_back(std::move(a));
+        break;
+      }
       default: r.Skip();
     }
   }
-  return r.ok();
+  return ok && r.ok();
 }
 
 bool DecodeSeccomp(std::string_view data, Seccomp* out) {

@@ -119,11 +119,17 @@ struct SeccompRule {
 // Trap decisions, as Trap.Decision.
 enum TrapDecision : uint32_t { kTrapDeny = 0, kTrapAllow = 1, kTrapMountChecked = 2 };
 
+// TrapAllow is control.proto TrapAllow: an argument pattern (every arg matches).
+struct TrapAllow {
+  std::vector<SeccompArg> args;
+};
+
 // Trap is control.proto Trap.
 struct Trap {
   std::string name;
   uint32_t decision = kTrapDeny;
   uint32_t errno_value = 0;
+  std::vector<TrapAllow> allow_if;
 };
 
 // Trap platforms, as Seccomp.Platform: how the filter hands a trapped call to the sentry.

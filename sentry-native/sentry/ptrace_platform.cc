@@ -3,9 +3,11 @@
 #include "ptrace_platform.h"
 
 #include <errno.h>
+#include <linux/audit.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 
@@ -145,12 +147,10 @@ void Tracer::OnSeccomp(Task& t) {
   std::string name = seccomp_filter::SyscallName(info.arch, nr);
   const strace::Settings* st = hooks_.strace ? hooks_.strace(t) : nullptr;
   bool follow = st && st->Follows(name);
+  uint64_t args[6];
+  for (int i = 0; i < 6; i++) args[i] = info.seccomp.args[i];
   std::string call;
-  if (follow) {
-    uint64_t args[6];
-    for (int i = 0; i < 6; i++) args[i] = info.seccomp.args[i];
-    call = strace::FormatCall(t.tid, name, nr, args, st->log_size);
-  }
+  if (follow) call = strace::FormatCall(t.tid, name, nr, args, st->log_size);
   if (info.seccomp.ret_data == seccomp_filter::kStraceData) {  // only here to be logged
     if (!follow) return;
     StraceLine(t, "E", call);
@@ -159,7 +159,7 @@ void Tracer::OnSeccomp(Task& t) {
     t.strace_start = std::chrono::steady_clock::now();
     return;
   }
-  TrapVerdict verdict = hooks_.decide(t, name, nr);
+  TrapVerdict verdict = hooks_.decide(t, name, nr, args);
   if (verdict.allow) {
     if (follow) {
       StraceLine(t, "E", call + " (trapped: allowed)");
@@ -169,17 +169,24 @@ void Tracer::OnSeccomp(Task& t) {
     }
     return;
   }
+  int error = verdict.error;
+  bool checked = verdict.checked_mount && info.arch == AUDIT_ARCH_X86_64 && (nr == SYS_mount || nr == SYS_umount2);
+  if (checked) {
+    // The task is held in this stop until answered: what the emulation reads is its own.
+    error = hooks_.checked(t.container_id, t.tid, nr, args, [] { return true; });
+  }
   struct user_regs_struct regs;
   if (ptrace(PTRACE_GETREGS, t.tid, nullptr, &regs) < 0) {
     logging::Error("ptrace: task %d: PTRACE_GETREGS: %s", t.tid, strerror(errno));
     return;
   }
   regs.orig_rax = static_cast<unsigned long long>(-1LL);  // skip the call ...
-  regs.rax = static_cast<unsigned long long>(-static_cast<long long>(verdict.error));  // ... and fail it
+  regs.rax = static_cast<unsigned long long>(-static_cast<long long>(error));  // ... and fail it (or not: checked)
   if (ptrace(PTRACE_SETREGS, t.tid, nullptr, &regs) < 0)
     logging::Error("ptrace: task %d: PTRACE_SETREGS: %s", t.tid, strerror(errno));
   if (follow)
-    StraceLine(t, "X", call + " = " + strace::FormatResult(-verdict.error, true) + " (trapped: denied, 0 us)");
+    StraceLine(t, "X", call + " = " + strace::FormatResult(-error, error != 0) +
+                           (checked ? " (trapped: checked, 0 us)" : " (trapped: denied, 0 us)"));
 }
 
 // OnSyscallExit logs the result of a call strace followed from its seccomp stop. A syscall stop

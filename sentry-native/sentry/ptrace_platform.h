@@ -30,6 +30,8 @@ class Tracer {
     std::function<void(Task&)> on_exec;
     // decide judges a trapped syscall (the unotify platform asks the same function).
     TrapDecider decide;
+    // checked carries out a checked mount or unmount (the unotify platform asks the same).
+    CheckedMounter checked;
     // strace gives the task's container's strace settings (nullptr when strace is off).
     std::function<const strace::Settings*(const Task&)> strace;
   };

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "log.h"
 #include "messages.h"
 #include "procfs.h"
@@ -37,15 +39,26 @@ Sentry::Sentry(std::string sandbox_id, unique_fd control, unique_fd sigchld, Spa
                              if (c && c->kill_newcomers) kill(t.tid, SIGKILL);
                            },
                            [](Task& t) { logging::Debug("ptrace: %d exec'd (%s)", t.tid, t.container_id.c_str()); },
-                           [this](const Task& t, const std::string& name, long nr) { return DecideTrap(t, name, nr); },
+                           [this](const Task& t, const std::string& name, long nr, const uint64_t args[6]) {
+                             return DecideTrap(t, name, nr, args);
+                           },
+                           [this](const std::string& cid, pid_t pid, long nr, const uint64_t args[6],
+                                  const std::function<bool()>& still_waiting) {
+                             return CheckedMount(cid, pid, nr, args, still_waiting);
+                           },
                            [this](const Task& t) -> const strace::Settings* {
                              Container* c = ContainerOfTask(t);
                              return c && c->strace.on ? &c->strace : nullptr;
                            },
                        }),
       notifier_(&loop_, &table_, Notifier::Hooks{
-                                     [this](const Task& t, const std::string& name, long nr) { return DecideTrap(t, name, nr); },
-                                     [this](const checked_mount::Request& r) { return spawner_.Mount(r); },
+                                     [this](const Task& t, const std::string& name, long nr, const uint64_t args[6]) {
+                             return DecideTrap(t, name, nr, args);
+                           },
+                                     [this](const std::string& cid, pid_t pid, long nr, const uint64_t args[6],
+                                            const std::function<bool()>& still_waiting) {
+                                       return CheckedMount(cid, pid, nr, args, still_waiting);
+                                     },
                                  }),
       unotify_unavailable_(Notifier::Unavailable()) {}
 
@@ -302,7 +315,23 @@ void Sentry::MaybeExit() {
   stop_ = true;
 }
 
-TrapVerdict Sentry::DecideTrap(const Task& t, const std::string& name, long nr) {
+namespace {
+
+// ArgsMatch says whether a trapped call's arguments match one allow_if pattern (control.proto
+// TrapAllow: EQ and MASKED_EQ; any other op never matches).
+bool ArgsMatch(const msg::TrapAllow& pattern, const uint64_t args[6]) {
+  constexpr uint32_t kEq = 4, kMaskedEq = 7;
+  for (const msg::SeccompArg& a : pattern.args) {
+    if (a.index > 5) return false;
+    uint64_t v = args[a.index];
+    if (a.op == kEq ? v != a.value : a.op == kMaskedEq ? (v & a.value) != a.value_two : true) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TrapVerdict Sentry::DecideTrap(const Task& t, const std::string& name, long nr, const uint64_t args[6]) {
   TrapVerdict v;
   v.allow = false;
   v.error = ENOSYS;
@@ -312,10 +341,14 @@ TrapVerdict Sentry::DecideTrap(const Task& t, const std::string& name, long nr) 
     log_traps = c->spec.seccomp.log_traps;
     auto it = c->traps.find(name);
     if (it != c->traps.end()) {
-      v.allow = it->second.decision == msg::kTrapAllow;
+      const msg::Trap& trap = it->second;
+      v.allow = trap.decision == msg::kTrapAllow ||
+                (trap.decision == msg::kTrapDeny &&
+                 std::any_of(trap.allow_if.begin(), trap.allow_if.end(),
+                             [args](const msg::TrapAllow& p) { return ArgsMatch(p, args); }));
       v.error = it->second.errno_value != 0 ? static_cast<int>(it->second.errno_value) : EPERM;
-      // Only mount(2) has a checked emulation (unotify); elsewhere the decision is a denial.
-      v.checked_mount = it->second.decision == msg::kTrapMountChecked && name == "mount";
+      // Only mount(2) and umount2(2) have a checked emulation; elsewhere the decision is a denial.
+      v.checked_mount = it->second.decision == msg::kTrapMountChecked && (name == "mount" || name == "umount2");
     }
   }
   const char* verdict = v.allow ? "allowed" : v.checked_mount ? "checked" : "denied";
@@ -327,6 +360,15 @@ TrapVerdict Sentry::DecideTrap(const Task& t, const std::string& name, long nr) 
                    name.empty() ? "?" : name.c_str(), nr, verdict);
   }
   return v;
+}
+
+int Sentry::CheckedMount(const std::string& cid, pid_t pid, long nr, const uint64_t args[6],
+                         const std::function<bool()>& still_waiting) {
+  Container* c = FindContainer(cid);
+  if (!c) return EPERM;
+  return checked_mount::Emulate(
+      cid, pid, nr, args, still_waiting,
+      [this](const checked_mount::Request& r, uint64_t* id) { return spawner_.Mount(r, id); }, &c->checked_mounts);
 }
 
 // AssignUnknown places a task whose initial stop came before its parent's fork event. A thread

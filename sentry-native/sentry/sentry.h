@@ -85,7 +85,10 @@ class Sentry {
   bool Alive(Container* c);
   Container* FindContainer(const std::string& id);
   Container* ContainerOfTask(const Task& t);
-  TrapVerdict DecideTrap(const Task& t, const std::string& name, long nr);
+  TrapVerdict DecideTrap(const Task& t, const std::string& name, long nr, const uint64_t args[6]);
+  // CheckedMount emulates a checked mount or unmount for the container (checked_mount.h).
+  int CheckedMount(const std::string& cid, pid_t pid, long nr, const uint64_t args[6],
+                   const std::function<bool()>& still_waiting);
   void AssignUnknown(Task& t);
   void OnControlEof();
 

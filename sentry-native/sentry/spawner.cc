@@ -137,10 +137,11 @@ bool Receive(int sock, std::string* data, std::vector<unique_fd>* fds) {
   return true;
 }
 
-std::string Reply(int32_t value, const std::string& text) {
+std::string Reply(int32_t value, const std::string& text, uint64_t extra = 0) {
   std::string out(1, kReply);
   PutU32(&out, static_cast<uint32_t>(value));
   PutString(&out, text);
+  PutU64(&out, extra);
   return out;
 }
 
@@ -239,11 +240,14 @@ std::string ServeMount(Reader& in, std::vector<unique_fd>& fds) {
   r.cid = in.String();
   r.pid = static_cast<pid_t>(in.U32());
   r.caps = in.U64();
+  r.unmount = in.U8() != 0;
   r.flags = static_cast<unsigned long>(in.U64());
   for (checked_mount::Arg* a : {&r.source, &r.target, &r.fstype, &r.data}) {
     a->null = in.U8() != 0;
     a->value = in.String();
   }
+  uint32_t allowed = in.U32();
+  for (uint32_t i = 0; i < allowed && in.ok(); i++) r.allowed.push_back(in.U64());
   if (!in.ok() || fds.size() != 6) return Reply(-EINVAL, "spawner: malformed mount request");
   r.mnt = std::move(fds[0]);
   r.pid_ns = std::move(fds[1]);
@@ -251,7 +255,9 @@ std::string ServeMount(Reader& in, std::vector<unique_fd>& fds) {
   r.ipc = std::move(fds[3]);
   r.root = std::move(fds[4]);
   r.cwd = std::move(fds[5]);
-  return Reply(checked_mount::Perform(r), "");
+  uint64_t id = 0;
+  int err = checked_mount::Perform(r, &id);
+  return Reply(err, "", id);
 }
 
 // Serve is the spawner's main: it makes the sandbox's namespaces, says hello, and answers
@@ -324,7 +330,8 @@ void Spawner::Exited(int status) {
   sock_.reset();
 }
 
-Status Spawner::Call(const std::string& request, const std::vector<int>& fds, int32_t* value, std::string* text) {
+Status Spawner::Call(const std::string& request, const std::vector<int>& fds, int32_t* value, std::string* text,
+                     uint64_t* extra) {
   if (!sock_) return Status(kUnavailable, dead_.empty() ? "the spawner is not running" : dead_);
   if (!Send(sock_.get(), request, fds)) {
     if (errno == EMSGSIZE) return Status(kInvalidArgument, "the request is too large for the spawner");
@@ -338,6 +345,8 @@ Status Spawner::Call(const std::string& request, const std::vector<int>& fds, in
   char kind = static_cast<char>(in.U8());
   *value = static_cast<int32_t>(in.U32());
   *text = in.String();
+  uint64_t more = in.U64();
+  if (extra) *extra = more;
   if (!in.ok() || kind != kReply) return Status(kInternal, "malformed answer from the spawner");
   return Status();
 }
@@ -380,20 +389,23 @@ Status Spawner::Fork(const ForkRequest& r, pid_t* pid) {
   return Status();
 }
 
-int Spawner::Mount(const checked_mount::Request& r) {
+int Spawner::Mount(const checked_mount::Request& r, uint64_t* mnt_id) {
   std::string request(1, kMount);
   PutString(&request, r.cid);
   PutU32(&request, static_cast<uint32_t>(r.pid));
   PutU64(&request, r.caps);
+  request.push_back(r.unmount ? 1 : 0);
   PutU64(&request, r.flags);
   for (const checked_mount::Arg* a : {&r.source, &r.target, &r.fstype, &r.data}) {
     request.push_back(a->null ? 1 : 0);
     PutString(&request, a->value);
   }
+  PutU32(&request, static_cast<uint32_t>(r.allowed.size()));
+  for (uint64_t id : r.allowed) PutU64(&request, id);
   int32_t value = 0;
   std::string text;
   Status called = Call(request, {r.mnt.get(), r.pid_ns.get(), r.net.get(), r.ipc.get(), r.root.get(), r.cwd.get()},
-                       &value, &text);
+                       &value, &text, mnt_id);
   if (!called.ok()) {
     logging::Error("checked mount: container %s task %d: %s", r.cid.c_str(), r.pid, called.message.c_str());
     return EPERM;

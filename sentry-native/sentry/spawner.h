@@ -13,7 +13,7 @@
 // Protocol: one SOCK_SEQPACKET socketpair; the sentry sends a request and waits for its reply
 // (both are quick: a clone, or a mount bounded by checked_mount's helper timeout). First packet
 // from the spawner: 'H' hello (with the reason if it could not make the namespaces). Requests: 'F' fork, 'M'
-// mount; replies: 'R' <int32 pid or -errno> <text>.
+// mount (or unmount); replies: 'R' <int32 pid or -errno> <text> <uint64 mount id>.
 #pragma once
 
 #include <sys/types.h>
@@ -45,8 +45,9 @@ class Spawner {
   Status Start();
   // Fork has the spawner clone a child for r; its pid (in the sentry's PID namespace) or why not.
   Status Fork(const ForkRequest& r, pid_t* pid);
-  // Mount has the spawner perform a judged checked mount; the errno for the caller.
-  int Mount(const checked_mount::Request& r);
+  // Mount has the spawner perform a judged checked mount or unmount; the errno for the caller,
+  // and on success the mount's id.
+  int Mount(const checked_mount::Request& r, uint64_t* mnt_id);
   // pid is the spawner's pid (0 before Start); a reaped child with it means the spawner died.
   pid_t pid() const { return pid_; }
   // SandboxPidNamespace is the sandbox's PID namespace (where the spawner's clones go), as a
@@ -56,7 +57,8 @@ class Spawner {
   void Exited(int status);
 
  private:
-  Status Call(const std::string& request, const std::vector<int>& fds, int32_t* value, std::string* text);
+  Status Call(const std::string& request, const std::vector<int>& fds, int32_t* value, std::string* text,
+              uint64_t* extra = nullptr);
 
   pid_t pid_ = 0;
   unique_fd sock_;

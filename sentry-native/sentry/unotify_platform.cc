@@ -124,20 +124,19 @@ void Notifier::Answer(uint64_t key, Listener& l) {
     t = &stranger;
   }
   long nr = static_cast<long>(req.data.nr);
-  TrapVerdict verdict = hooks_.decide(*t, seccomp_filter::SyscallName(req.data.arch, nr), nr);
+  uint64_t args[6];
+  for (int i = 0; i < 6; i++) args[i] = req.data.args[i];
+  TrapVerdict verdict = hooks_.decide(*t, seccomp_filter::SyscallName(req.data.arch, nr), nr, args);
   struct seccomp_notif_resp resp;
   memset(&resp, 0, sizeof(resp));
   resp.id = req.id;
   if (verdict.allow) {
     resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-  } else if (verdict.checked_mount && req.data.arch == AUDIT_ARCH_X86_64 && nr == SYS_mount) {
+  } else if (verdict.checked_mount && req.data.arch == AUDIT_ARCH_X86_64 && (nr == SYS_mount || nr == SYS_umount2)) {
     int fd = l.fd.get();
     uint64_t id = req.id;
-    uint64_t args[6];
-    for (int i = 0; i < 6; i++) args[i] = req.data.args[i];
-    int err = checked_mount::Emulate(l.cid, static_cast<pid_t>(req.pid), args,
-                                     [fd, &id] { return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0; },
-                                     hooks_.perform);
+    int err = hooks_.checked(l.cid, static_cast<pid_t>(req.pid), nr, args,
+                             [fd, &id] { return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0; });
     resp.val = 0;
     resp.error = err == 0 ? 0 : -err;
   } else {

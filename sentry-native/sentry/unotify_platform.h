@@ -5,8 +5,8 @@
 // whole process subtree. The sentry watches every listener in its event loop and answers each
 // notification with the decision the ptrace path makes (the same TrapDecider). Processes stay
 // ptrace-seized (Tracer) for everything else: process tracking, fork/exec events, pause, strace.
-// A checked mount (Trap decision MOUNT_CHECKED) is the one decision only this platform carries out:
-// the sentry reads the arguments and performs the mount itself (checked_mount.h).
+// A checked mount or unmount (Trap decision MOUNT_CHECKED) is answered with the result of the
+// sentry's own emulation (checked_mount.h), never continued.
 #pragma once
 
 #include <stdint.h>
@@ -15,7 +15,6 @@
 #include <map>
 #include <string>
 
-#include "checked_mount.h"
 #include "event_loop.h"
 #include "process_table.h"
 #include "result.h"
@@ -28,8 +27,8 @@ class Notifier {
   struct Hooks {
     // decide judges a trapped syscall (the ptrace platform asks the same function).
     TrapDecider decide;
-    // perform carries out a judged checked mount (the spawner: the sentry cannot fork).
-    checked_mount::Performer perform;
+    // checked carries out a checked mount or unmount (the ptrace platform asks the same).
+    CheckedMounter checked;
   };
 
   Notifier(EventLoop* loop, ProcessTable* table, Hooks hooks) : loop_(loop), table_(table), hooks_(std::move(hooks)) {}

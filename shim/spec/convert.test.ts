@@ -110,6 +110,15 @@ t.test('the sandbox platform flag reaches the seccomp message', async (t) => {
   t.equal(unotify.seccomp!.platform, 1);
 });
 
+t.test('the device cgroup rules of the spec decide the char devices mknod may create', async (t) => {
+  const mknodat = (resources: unknown) =>
+    convertSpec({ linux: { resources } }, '/r', 'w').seccomp!.traps!.find((x) => x.name === 'mknodat')!;
+  const base = mknodat(undefined).allowIf!.length;
+  const more = mknodat({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 229, access: 'rw' }] });
+  t.equal(more.allowIf!.length, base + 1, 'an allowed fuse device (10:229) adds one pattern');
+  t.equal(mknodat({ devices: 'nonsense' }).allowIf!.length, base, 'a malformed list adds nothing');
+});
+
 t.test('a privileged process (CAP_SYS_ADMIN effective) gets checked mounts; others a denial', async (t) => {
   const mountTrap = (caps?: string[]) =>
     convertSpec({ process: caps ? { args: ['sh'], capabilities: { effective: caps } } : undefined }, '/r', 'w')
@@ -122,5 +131,6 @@ t.test('a privileged process (CAP_SYS_ADMIN effective) gets checked mounts; othe
   const bounding = convertSpec({ process: { args: ['sh'], capabilities: { bounding: ['CAP_SYS_ADMIN'], permitted: ['CAP_SYS_ADMIN'] } } }, '/r', 'w');
   t.equal(bounding.seccomp!.traps!.find((x) => x.name === 'mount')!.decision, 0, 'only the effective set counts');
   const other = convertSpec({ process: { args: ['sh'], capabilities: { effective: ['CAP_SYS_ADMIN'] } } }, '/r', 'w');
-  t.ok(other.seccomp!.traps!.filter((x) => x.name !== 'mount').every((x) => x.decision === 0), 'every other trap stays a denial');
+  t.ok(other.seccomp!.traps!.filter((x) => x.name !== 'mount' && x.name !== 'umount2').every((x) => x.decision === 0), 'every other trap stays a denial');
+  t.equal(other.seccomp!.traps!.find((x) => x.name === 'umount2')!.decision, 2, 'umount2 is checked too');
 });

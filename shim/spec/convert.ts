@@ -5,7 +5,7 @@ import { cgroupMountPoints } from '../cgroupfs';
 import { invalidArgument } from '../errors';
 import type { runsc_ts } from '../gen/protos';
 import type { OciMount, OciProcess, OciSpec } from './oci';
-import { buildSeccomp, hasEffectiveSysAdmin, NO_STRACE, type FilterSettings } from './seccomp';
+import { buildSeccomp, hasEffectiveSysAdmin, NO_STRACE, type DeviceRule, type FilterSettings } from './seccomp';
 
 type IProcess = runsc_ts.sentry.v1.IProcess;
 type IContainerSpec = runsc_ts.sentry.v1.IContainerSpec;
@@ -228,6 +228,13 @@ function convertMount(m: OciMount, where: string): IMount {
  * cgroupPath is the container's cgroup (cgroupfs form, relative to each hierarchy's root) from
  * linux.cgroupsPath; a relative path is taken from the root, like runc; "" when none is set.
  */
+/** deviceRules reads linux.resources.devices (unknown shape in OciSpec): the well-formed rules. */
+function deviceRules(resources: unknown): DeviceRule[] {
+  const list = (resources as { devices?: unknown } | undefined)?.devices;
+  if (!Array.isArray(list)) return [];
+  return list.filter((d): d is DeviceRule => typeof d === 'object' && d !== null && typeof (d as DeviceRule).allow === 'boolean');
+}
+
 export function cgroupPath(spec: OciSpec): string {
   const p = spec.linux?.cgroupsPath ?? '';
   if (p === '') return '';
@@ -293,9 +300,11 @@ export function convertSpec(
       .map((n) => ({ type: n.type, path: n.type === 'network' && network === 'none' ? '' : n.path ?? '' })),
     rootfsPropagation: propagation,
     sysctl: linux.sysctl ?? {},
-    // A privileged container (CAP_SYS_ADMIN effective) gets checked mounts instead of EPERM.
+    // A privileged container (CAP_SYS_ADMIN effective) gets checked mounts instead of EPERM;
+    // the device cgroup's rules decide which char devices mknod may create.
     seccomp: buildSeccomp(linux.seccomp, where, strace, {
       mountChecked: hasEffectiveSysAdmin(spec.process?.capabilities?.effective),
+      devices: deviceRules(linux.resources),
     }),
     cgroupPath: cgroupPath(spec),
   };

@@ -1,7 +1,9 @@
 // Tests of the seccomp merge: the OCI profile stays as strong as it is; traps only where it allows.
 import t from 'tap';
+import type { runsc_ts } from '../gen/protos';
 import {
-  ACT, buildSeccomp, CLONE_NAMESPACE_FLAGS, hasEffectiveSysAdmin, NO_STRACE, PLATFORM, SANDBOX_TRAPS, SECCOMP_FILTER_FLAG_NEW_LISTENER, TRAP_DECISION,
+  ACT, buildSeccomp, CLONE_NAMESPACE_FLAGS, deviceNodeRules, hasEffectiveSysAdmin, NO_STRACE, PERSONALITIES, PLATFORM, SANDBOX_CHAR_DEVICES,
+  SANDBOX_TRAPS, SECCOMP_FILTER_FLAG_NEW_LISTENER, TRAP_DECISION,
 } from './seccomp';
 
 t.test('no profile: allow by default, every sandbox trap added', async (t) => {
@@ -106,14 +108,73 @@ t.test('seccomp(2) with a listener of the container\'s own is refused (EBUSY) on
   t.notOk(own.rules!.find(isRefusal), 'a profile denying seccomp stands as it is');
 });
 
-t.test('mountChecked makes only the mount trap MOUNT_CHECKED (still EPERM where not emulated)', async (t) => {
+t.test('mountChecked makes the mount and umount2 traps MOUNT_CHECKED and the new mount API ENOSYS', async (t) => {
   const plain = buildSeccomp(undefined, 'w');
   t.ok(plain.traps!.every((x) => x.decision === TRAP_DECISION.DENY), 'every trap a denial by default');
+  t.ok(plain.traps!.filter((x) => ['fsopen', 'open_tree', 'move_mount'].includes(x.name!)).every((x) => x.errno === 1), 'the new mount API EPERM');
   const checked = buildSeccomp(undefined, 'w', NO_STRACE, { mountChecked: true });
   t.same(checked.traps!.find((x) => x.name === 'mount'), { name: 'mount', decision: TRAP_DECISION.MOUNT_CHECKED, errno: 1 });
-  t.ok(checked.traps!.filter((x) => x.name !== 'mount').every((x) => x.decision === TRAP_DECISION.DENY), 'umount2, fsopen, ... stay denied');
+  t.same(checked.traps!.find((x) => x.name === 'umount2'), { name: 'umount2', decision: TRAP_DECISION.MOUNT_CHECKED, errno: 1 });
+  t.ok(checked.traps!.filter((x) => x.name !== 'mount' && x.name !== 'umount2').every((x) => x.decision === TRAP_DECISION.DENY), 'pivot_root, fsopen, ... stay denied');
+  const api = checked.traps!.filter((x) => ['move_mount', 'open_tree', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'mount_setattr'].includes(x.name!));
+  t.equal(api.length, 7);
+  t.ok(api.every((x) => x.errno === 38), 'the new mount API is ENOSYS, so libmount falls back to a checked mount(2)');
+  t.equal(checked.traps!.find((x) => x.name === 'pivot_root')!.errno, 1, 'pivot_root stays EPERM');
   const profileDenies = buildSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] }, 'w', NO_STRACE, { mountChecked: true });
   t.notOk(profileDenies.traps!.find((x) => x.name === 'mount'), 'a profile that denies mount keeps denying it');
+});
+
+// matches evaluates a trap's allow_if as the sentry does (MASKED_EQ only) on register arguments.
+function allows(trap: runsc_ts.sentry.v1.ITrap, args: number[]): boolean {
+  return (trap.allowIf ?? []).some((p) =>
+    (p.args ?? []).every((a) => Number(BigInt(args[a.index ?? 0] ?? 0) & BigInt(a.value ?? 0)) === (a.valueTwo ?? 0)));
+}
+// dev is the kernel's 32-bit encoding of a device number, as mknod takes it.
+const dev = (major: number, minor: number): number => ((major << 8) | (minor & 0xff) | ((minor & ~0xff) << 12)) >>> 0;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+
+t.test('mknod and mknodat: any node but devices, and only the char devices a container may use', async (t) => {
+  const s = buildSeccomp(undefined, 'w');
+  const mknod = s.traps!.find((x) => x.name === 'mknod')!;
+  const mknodat = s.traps!.find((x) => x.name === 'mknodat')!;
+  t.equal(mknod.decision, TRAP_DECISION.DENY);
+  t.equal(mknod.errno, 1, 'EPERM, as Linux answers a caller without CAP_MKNOD');
+  for (const [mode, what] of [[0o010600, 'fifo'], [0o100644, 'regular file'], [0o140755, 'socket'], [0o644, 'type 0 (regular)']] as const) {
+    t.ok(allows(mknod, [0, mode, 0]), `mknod of a ${what} runs`);
+    t.ok(allows(mknodat, [0, 0, mode, 0]), `mknodat of a ${what} runs`);
+  }
+  t.ok(allows(mknod, [0, S_IFCHR | 0o666, dev(1, 3)]), '/dev/null (1:3) may be made');
+  t.ok(allows(mknodat, [0, 0, S_IFCHR | 0o620, dev(136, 300)]), 'a pty (136:*) with a large minor');
+  t.ok(allows(mknodat, [0, 0, S_IFCHR, dev(0, 0)]), 'the overlay whiteout (0:0)');
+  t.notOk(allows(mknodat, [0, 0, S_IFCHR | 0o600, dev(1, 1)]), '/dev/mem (1:1) may not');
+  t.notOk(allows(mknodat, [0, 0, S_IFBLK | 0o600, dev(8, 0)]), 'no block device');
+  t.notOk(allows(mknod, [0, S_IFBLK | 0o600, dev(1, 3)]), 'not even with an allowed number');
+  t.notOk(allows(mknodat, [0, S_IFCHR | 0o666, S_IFBLK, dev(1, 3)]), 'mknodat reads the mode at index 2, not 1');
+});
+
+t.test('deviceNodeRules: the rules that read or write, in order, then the sandbox devices', async (t) => {
+  t.same(deviceNodeRules(undefined), SANDBOX_CHAR_DEVICES, 'no rules: the sandbox devices');
+  const fuse = deviceNodeRules([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' }]);
+  t.same(fuse[0], { major: 10, minor: 229 }, 'an allowed device is added');
+  t.notOk(deviceNodeRules([{ allow: true, type: 'c', major: 10, minor: 229, access: 'm' }]).some((d) => d.minor === 229), 'mknod alone (m) adds nothing');
+  t.notOk(deviceNodeRules([{ allow: true, type: 'b', major: 8, minor: 0, access: 'rw' }]).some((d) => d.major === 8), 'block rules add nothing');
+  t.same(deviceNodeRules([{ allow: true, access: 'rwm' }]), SANDBOX_CHAR_DEVICES, 'allow-all (privileged) adds nothing');
+  const denied = deviceNodeRules([{ allow: true, type: 'c', major: 4, access: 'rw' }, { allow: false, type: 'c', major: 4, minor: 1, access: 'w' }]);
+  t.notOk(denied.some((d) => d.major === 4), 'a deny of one device removes the wildcard it falls in');
+  const undone = deviceNodeRules([{ allow: true, type: 'c', major: 4, minor: 2, access: 'rw' }, { allow: false, access: 'rwm' }]);
+  t.notOk(undone.some((d) => d.major === 4), 'a later deny-all removes earlier allows');
+  t.ok(undone.some((d) => d.major === 1 && d.minor === 3), 'the sandbox devices come after the rules, as in the cgroup');
+  const s = buildSeccomp(undefined, 'w', NO_STRACE, { devices: [{ allow: true, type: 'c', major: 10, minor: 229, access: 'rw' }] });
+  t.ok(allows(s.traps!.find((x) => x.name === 'mknodat')!, [0, 0, S_IFCHR | 0o666, dev(10, 229)]), 'reaches the mknodat patterns');
+});
+
+t.test('personality: only the common personas run', async (t) => {
+  const p = buildSeccomp(undefined, 'w').traps!.find((x) => x.name === 'personality')!;
+  for (const v of PERSONALITIES) t.ok(allows(p, [v]), `0x${v.toString(16)} runs`);
+  t.ok(allows(p, [0x1_0000_0008]), 'the upper half of the register is not the argument');
+  for (const v of [0x0100000, 0x0400000, 0x0040000, 0x1]) t.notOk(allows(p, [v]), `0x${v.toString(16)} is EPERM`);
+  t.equal(p.errno, 1);
 });
 
 t.test('hasEffectiveSysAdmin reads OCI capability names', async (t) => {

@@ -7,6 +7,7 @@ import type { OciSeccomp } from './oci';
 
 type ISeccomp = runsc_ts.sentry.v1.ISeccomp;
 type ITrap = runsc_ts.sentry.v1.ITrap;
+type ITrapAllow = runsc_ts.sentry.v1.ITrapAllow;
 
 /** ACT holds libseccomp's action values (ERRNO and TRACE carry data in the low 16 bits). */
 export const ACT = {
@@ -33,10 +34,10 @@ const ops: Record<string, number> = {
 };
 
 /**
- * SANDBOX_TRAPS is the trapped set of the ptrace platform and what the sentry decides for each.
- * Each is denied with the errno Linux gives an unprivileged caller, except mount for a privileged
- * container (TrapOptions.mountChecked), which the sentry checks and emulates on platform unotify.
- * docs/SYSCALLS.md explains it.
+ * SANDBOX_TRAPS is the trapped set and what the sentry decides for each: denied with the errno
+ * Linux gives an unprivileged caller, except where buildSeccomp checks arguments (mknod of
+ * devices, personality) or a privileged container's mounts are checked (TrapOptions). A trap is
+ * decided on both platforms alike. docs/SYSCALLS.md explains it.
  */
 export const SANDBOX_TRAPS: ReadonlyArray<readonly [string, number]> = [
   ['mount', EPERM], ['umount2', EPERM], ['pivot_root', EPERM], ['move_mount', EPERM],
@@ -50,7 +51,11 @@ export const SANDBOX_TRAPS: ReadonlyArray<readonly [string, number]> = [
   ['iopl', EPERM], ['ioperm', EPERM], ['reboot', EPERM], ['swapon', EPERM], ['swapoff', EPERM],
   ['settimeofday', EPERM], ['clock_settime', EPERM], ['clock_adjtime', EPERM], ['adjtimex', EPERM],
   ['acct', EPERM], ['quotactl', EPERM], ['lookup_dcookie', EPERM],
+  ['mknod', EPERM], ['mknodat', EPERM], ['personality', EPERM],
 ];
+
+/** NEW_MOUNT_API is the fd-based mount API: no checked form, so libmount's fallback is wanted. */
+const NEW_MOUNT_API = new Set(['move_mount', 'open_tree', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'mount_setattr']);
 
 const ENOSYS = 38;
 
@@ -61,11 +66,115 @@ export const TRAP_DECISION = { DENY: 0, ALLOW: 1, MOUNT_CHECKED: 2 } as const;
 export interface TrapOptions {
   /**
    * mountChecked: the process has CAP_SYS_ADMIN in its effective set (a privileged container),
-   * so its mount trap is MOUNT_CHECKED: on platform unotify the sentry lets it mount tmpfs, proc,
-   * sysfs, devpts, mqueue and binds of its own files (never a block device); otherwise EPERM.
+   * so its mount and umount2 traps are MOUNT_CHECKED: the sentry lets it mount tmpfs, proc,
+   * sysfs, devpts, mqueue and binds of its own files (never a block device) and unmount what it
+   * mounted so; otherwise EPERM. The new mount API is then ENOSYS instead of EPERM.
    */
   mountChecked?: boolean;
+  /**
+   * devices: the spec's device cgroup rules (linux.resources.devices), which decide the char
+   * devices mknod may create (deviceNodeRules).
+   */
+  devices?: DeviceRule[];
 }
+
+/** DeviceRule is one OCI linux.resources.devices rule. */
+export interface DeviceRule {
+  allow: boolean;
+  type?: string;
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
+/** CharDevice is a char device mknod may create; minor undefined stands for every minor. */
+export interface CharDevice {
+  major: number;
+  minor?: number;
+}
+
+/**
+ * SANDBOX_CHAR_DEVICES are the char devices every container may create and use, as the device
+ * cgroup of runc lets it (after the spec's rules): null, zero, full, random, urandom, tty,
+ * console, ptmx, its ptys, tun; and 0:0, the overlay whiteout.
+ */
+export const SANDBOX_CHAR_DEVICES: readonly CharDevice[] = [
+  { major: 1, minor: 3 }, { major: 1, minor: 5 }, { major: 1, minor: 7 }, { major: 1, minor: 8 },
+  { major: 1, minor: 9 }, { major: 5, minor: 0 }, { major: 5, minor: 1 }, { major: 5, minor: 2 },
+  { major: 136 }, { major: 10, minor: 200 }, { major: 0, minor: 0 },
+];
+
+/**
+ * deviceNodeRules turns the spec's device cgroup rules into the char devices a container's mknod
+ * may create: those its rules let it read or write (a node it could not use has no purpose),
+ * applied in order (a deny removes what it covers; where it covers part of a wildcard, the whole
+ * wildcard goes), then SANDBOX_CHAR_DEVICES. A rule for every major (a privileged container's
+ * `a *:* rwm`) adds nothing: the sandbox never lets a container create arbitrary host devices.
+ * Block devices are never created.
+ */
+export function deviceNodeRules(rules: DeviceRule[] | undefined): CharDevice[] {
+  let out: CharDevice[] = [];
+  const wild = (v: number | undefined): boolean => v === undefined || v < 0;
+  for (const r of rules ?? []) {
+    const type = r.type || 'a';
+    if (type !== 'a' && type !== 'c') continue;
+    const minor = wild(r.minor) ? undefined : r.minor;
+    if (r.allow) {
+      if (wild(r.major) || !/[rw]/.test(r.access || 'rwm')) continue;
+      out.push({ major: r.major!, minor });
+      continue;
+    }
+    // A deny of any access removes what it covers: every major, a whole major, or one device
+    // (and with it a wildcard of its major, which it covers in part).
+    const covers = (d: CharDevice): boolean =>
+      wild(r.major) || (d.major === r.major && (minor === undefined || d.minor === undefined || d.minor === minor));
+    out = out.filter((d) => !covers(d));
+  }
+  for (const d of SANDBOX_CHAR_DEVICES) {
+    if (!out.some((o) => o.major === d.major && (o.minor === undefined || o.minor === d.minor))) out.push(d);
+  }
+  return out;
+}
+
+// File types (mode & S_IFMT) and the kernel's 32-bit dev_t encoding of mknod's dev argument.
+const S_IFMT = 0o170000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const MASKED_EQ = 7;
+const DEV_MAJOR_MASK = 0xfff00;
+function encodeDev(major: number, minor: number): number {
+  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
+}
+
+/**
+ * mknodAllowed is the argument patterns under which mknod (mode at argument modeArg, dev next)
+ * runs: any file type but char and block devices (the kernel decides those: fifos, sockets,
+ * regular files; directories are its EINVAL/EPERM), and the char devices of deviceNodeRules.
+ */
+function mknodAllowed(modeArg: number, devices: CharDevice[]): ITrapAllow[] {
+  const type = (t: number) => ({ index: modeArg, value: S_IFMT, valueTwo: t, op: MASKED_EQ });
+  const out: ITrapAllow[] = [];
+  for (let t = 0; t <= S_IFMT; t += 0o010000) {
+    if (t !== S_IFCHR && t !== S_IFBLK) out.push({ args: [type(t)] });
+  }
+  for (const d of devices) {
+    const dev = d.minor === undefined
+      ? { index: modeArg + 1, value: DEV_MAJOR_MASK, valueTwo: encodeDev(d.major, 0), op: MASKED_EQ }
+      : { index: modeArg + 1, value: 0xffffffff, valueTwo: encodeDev(d.major, d.minor) >>> 0, op: MASKED_EQ };
+    out.push({ args: [type(S_IFCHR), dev] });
+  }
+  return out;
+}
+
+/**
+ * PERSONALITIES are the personality(2) values that run (as Docker's default profile lets them):
+ * PER_LINUX, PER_LINUX32, each with UNAME26, and the query 0xffffffff. Others (READ_IMPLIES_EXEC,
+ * MMAP_PAGE_ZERO, ADDR_NO_RANDOMIZE, foreign ABIs) are EPERM.
+ */
+export const PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
+const personalityAllowed: ITrapAllow[] = PERSONALITIES.map((v) => ({
+  args: [{ index: 0, value: 0xffffffff, valueTwo: v, op: MASKED_EQ }],
+}));
 
 /** hasEffectiveSysAdmin says whether an OCI effective capability list holds CAP_SYS_ADMIN. */
 export function hasEffectiveSysAdmin(effective: string[] | undefined): boolean {
@@ -153,11 +262,27 @@ export interface FilterSettings extends StraceSettings {
 /** PLATFORM holds the values of control.proto Seccomp.Platform. */
 export const PLATFORM: Record<Platform, number> = { ptrace: 0, unotify: 1 };
 
+/** decideTrap is the sentry's decision for one trapped call of a container with opts. */
+function decideTrap(name: string, errno: number, opts: TrapOptions): ITrap {
+  if ((name === 'mount' || name === 'umount2') && opts.mountChecked) {
+    return { name, decision: TRAP_DECISION.MOUNT_CHECKED, errno };
+  }
+  // A privileged container's libmount (util-linux) tries the new API first and falls back to a
+  // checked mount(2) on ENOSYS; EPERM would end its attempt.
+  if (NEW_MOUNT_API.has(name) && opts.mountChecked) return { name, decision: TRAP_DECISION.DENY, errno: ENOSYS };
+  if (name === 'mknod' || name === 'mknodat') {
+    const allowIf = mknodAllowed(name === 'mknod' ? 1 : 2, deviceNodeRules(opts.devices));
+    return { name, decision: TRAP_DECISION.DENY, errno, allowIf };
+  }
+  if (name === 'personality') return { name, decision: TRAP_DECISION.DENY, errno, allowIf: personalityAllowed };
+  return { name, decision: TRAP_DECISION.DENY, errno };
+}
+
 /**
  * buildSeccomp merges the OCI profile (absent = allow all) with the sandbox traps, and carries
  * the strace settings (the sentry turns the calls the result allows into traced ones) and the
- * platform (the sentry makes the traps SCMP_ACT_TRACE or SCMP_ACT_NOTIFY). opts.mountChecked
- * makes the mount trap a checked mount (see TrapOptions).
+ * platform (the sentry makes the traps SCMP_ACT_TRACE or SCMP_ACT_NOTIFY). opts changes some
+ * decisions (see TrapOptions).
  */
 export function buildSeccomp(
   profile: OciSeccomp | undefined,
@@ -199,8 +324,7 @@ export function buildSeccomp(
     } else if (!defaultAllows) {
       continue;
     }
-    const decision = name === 'mount' && opts.mountChecked ? TRAP_DECISION.MOUNT_CHECKED : TRAP_DECISION.DENY;
-    traps.push({ name, decision, errno });
+    traps.push(decideTrap(name, errno, opts));
   }
   const denials = [];
   if (defaultAllows) {

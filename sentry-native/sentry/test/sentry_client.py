@@ -131,8 +131,14 @@ def mount_msg(dest, typ, source, flags=0, data="", propagation=0):
             + f_bytes(5, data) + f_varint(6, propagation))
 
 
-def trap_msg(name, decision=0, errno_value=0):
-    return f_bytes(1, name) + f_varint(2, decision) + f_varint(3, errno_value)
+def trap_msg(name, decision=0, errno_value=0, allow_if=()):
+    """allow_if: patterns, each a list of (index, mask, value) MASKED_EQ argument checks."""
+    b = f_bytes(1, name) + f_varint(2, decision) + f_varint(3, errno_value)
+    for pattern in allow_if:
+        args = b"".join(f_msg(1, f_varint(1, i) + f_varint(2, mask) + f_varint(3, value) + f_varint(4, 7))
+                        for i, mask, value in pattern)
+        b += f_msg(4, args)
+    return b
 
 
 def seccomp_msg(default_action=SCMP_ACT_ALLOW, architectures=("x86_64",), rules=(), traps=(), log_traps=False,

@@ -285,7 +285,7 @@ def test_trapped_mount_denied_eperm(env, platform):
     expect(b"ermission denied" in err or b"not permitted" in err, "EPERM text in %r" % err)
 
 
-# ---- checked mounts (Trap decision MOUNT_CHECKED: privileged containers on unotify) ----
+# ---- checked mounts (Trap decision MOUNT_CHECKED: privileged containers, both platforms) ----
 
 MOUNT_CHECKED = 2
 CAP_SYS_ADMIN = 1 << 21
@@ -313,17 +313,18 @@ class _CheckedMountFiles:
 
 
 def _checked_mount_run(env, platform, script, caps=ALL_CAPS, decision=MOUNT_CHECKED):
-    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=[trap_msg("mount", decision, 1), trap_msg("umount2", 0, 1)],
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=[trap_msg("mount", decision, 1), trap_msg("umount2", decision, 1)],
                                                     log_traps=True, platform=platform))
     with _CheckedMountFiles(env):
         return env.run(["sh", "-c", script], stderr=True, spec=spec, caps=caps)
 
 
-def test_checked_mount_allows_the_safe_kinds(env):
+@on_both_platforms
+def test_checked_mount_allows_the_safe_kinds(env, platform):
     script = ("mount -t tmpfs x /cm/t; echo tmpfs=$?; mount -t proc p /cm/p; echo proc=$?; "
               "mount --bind /etc /cm/b; echo bind=$?; mount -o ro,nosuid,nodev -t tmpfs y /cm/x; echo tmpfsro=$?; "
               "cat /proc/mounts; ls /cm/b; test -d /cm/p/1 && echo proc-has-1")
-    status, out, err = _checked_mount_run(env, PLATFORM_UNOTIFY, script)
+    status, out, err = _checked_mount_run(env, platform, script)
     text = out.decode()
     for kind in ("tmpfs", "proc", "bind", "tmpfsro"):
         expect("%s=0" % kind in text, "%s mount done: out %r err %r" % (kind, out, err))
@@ -339,7 +340,7 @@ def test_checked_mount_allows_the_safe_kinds(env):
     # sysfs, devpts, mqueue; a relative target resolves from the caller's working directory.
     script = ("mount -t sysfs s /cm/t; echo sysfs=$?; mount -t devpts -o newinstance d /cm/p; echo devpts=$?; "
               "mount -t mqueue m /cm/b; echo mqueue=$?; cd /cm && mount -t tmpfs r x; echo rel=$?; cat /proc/mounts")
-    status, out, err = _checked_mount_run(env, PLATFORM_UNOTIFY, script)
+    status, out, err = _checked_mount_run(env, platform, script)
     text = out.decode()
     for kind in ("sysfs", "devpts", "mqueue", "rel"):
         expect("%s=0" % kind in text, "%s mount done: out %r err %r" % (kind, out, err))
@@ -348,13 +349,14 @@ def test_checked_mount_allows_the_safe_kinds(env):
                                                     ("/cm/x", "tmpfs")], "mounts: %r" % text)
 
 
-def test_checked_mount_refuses_the_rest(env):
+@on_both_platforms
+def test_checked_mount_refuses_the_rest(env, platform):
     script = ("mount -t ext4 /dev/xxx /cm/t; echo ext4=$?; mount --bind /cm/blk /cm/f; echo blk=$?; "
               "mount --bind /cm/lnk /cm/f; echo lnk=$?; mount -t tmpfs -o remount x /cm/t; echo remount=$?; "
               "mount -t tmpfs -o suid,dirsync x /cm/t; echo dirsync=$?; mount -t cgroup2 c /cm/t; echo cgroup=$?; "
               "mount --make-shared /cm; echo shared=$?; cat /proc/mounts")
     start = _log_size(env)
-    status, out, err = _checked_mount_run(env, PLATFORM_UNOTIFY, script)
+    status, out, err = _checked_mount_run(env, platform, script)
     text = out.decode()
     for kind in ("ext4", "blk", "lnk", "remount", "dirsync", "cgroup", "shared"):
         expect("%s=0" % kind not in text and "%s=" % kind in text, "%s refused: out %r err %r" % (kind, out, err))
@@ -365,10 +367,45 @@ def test_checked_mount_refuses_the_rest(env):
 
 
 @on_both_platforms
-def test_checked_mount_needs_cap_sys_admin_and_unotify(env, platform):
-    # Without CAP_SYS_ADMIN in the caller's effective set every mount is EPERM; on ptrace even with it.
-    cases = [ALL_CAPS & ~CAP_SYS_ADMIN] + ([ALL_CAPS] if platform == PLATFORM_PTRACE else [])
-    for caps in cases:
+def test_checked_mount_unmounts_only_its_own(env, platform):
+    # A container unmounts what it mounted through checked mounts, once; never the sentry's
+    # mounts (/proc, /dev, its root) nor a plain directory (EINVAL, as the kernel says).
+    script = ("mount -t tmpfs x /cm/t; echo mount=$?; umount /cm/t; echo own=$?; umount /cm/t; echo again=$?; "
+              "mount --bind /etc /cm/b; umount -l /cm/b; echo lazy=$?; umount /proc; echo proc=$?; umount -l /dev; "
+              "echo dev=$?; umount /cm/x; echo plain=$?; mount -t tmpfs y /cm/p; echo mount2=$?; cat /proc/mounts")
+    status, out, err = _checked_mount_run(env, platform, script)
+    text = out.decode()
+    for want in ("mount=0", "own=0", "lazy=0", "mount2=0"):
+        expect(want in text, "%s: out %r err %r" % (want, out, err))
+    for refused in ("again", "proc", "dev", "plain"):
+        expect("%s=0" % refused not in text and "%s=" % refused in text, "%s refused: out %r err %r" % (refused, out, err))
+    mounts = [l.split() for l in text.splitlines() if " /cm/" in l or l.startswith("proc ")]
+    expect(sorted(m[1] for m in mounts if m[1].startswith("/cm/")) == ["/cm/p"], "only /cm/p left mounted: %r" % text)
+    expect(any(m[1] == "/proc" for m in mounts), "/proc still mounted: %r" % text)
+
+
+@on_both_platforms
+def test_trap_allow_if_patterns(env, platform):
+    # A DENY trap whose allow_if pattern matches the call's registers lets it run: mknodat of a
+    # fifo (mode & S_IFMT == S_IFIFO) runs, of a char device is EPERM.
+    s_ifmt, s_ififo = 0o170000, 0o010000
+    traps = [trap_msg("mknodat", 0, 1, allow_if=[[(2, s_ifmt, s_ififo)]]), trap_msg("mknod", 0, 1, allow_if=[[(1, s_ifmt, s_ififo)]])]
+    spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=traps, log_traps=True, platform=platform))
+    script = ("mkfifo /tmp/ff; echo fifo=$?; mknod /tmp/cc c 1 3; echo chr=$?; "
+              "ls -l /tmp/ff /tmp/cc; rm -f /tmp/ff /tmp/cc")
+    start = _log_size(env)
+    status, out, err = env.run(["sh", "-c", script], stderr=True, spec=spec, caps=ALL_CAPS)
+    text = out.decode()
+    expect("fifo=0" in text and "chr=1" in text, "fifo made, char device refused: out %r err %r" % (out, err))
+    expect(b"ermission denied" in err or b"not permitted" in err, "EPERM text in %r" % err)
+    lines = _trap_lines(env, start)
+    expect(any("allowed" in l for l in lines) and any("denied" in l for l in lines), "trap log: %r" % lines)
+
+
+@on_both_platforms
+def test_checked_mount_needs_cap_sys_admin(env, platform):
+    # Without CAP_SYS_ADMIN in the caller's effective set every mount is EPERM.
+    for caps in [ALL_CAPS & ~CAP_SYS_ADMIN]:
         _, out, err = _checked_mount_run(env, platform, "mount -t tmpfs x /cm/t; echo rc=$?; "
                                          "mount --bind /etc /cm/b; echo bind=$?; cat /proc/mounts", caps=caps)
         expect(b"rc=0" not in out and b"bind=0" not in out and b" /cm/" not in out,
