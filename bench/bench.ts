@@ -229,6 +229,25 @@ interface FsVariant {
   label: string;
   runtime: string;
   config?: string;
+  /** uring: the host offers FUSE over io_uring while the container starts (its gofer's INIT). */
+  uring?: boolean;
+}
+
+/** ENABLE_URING is the fuse module's switch for FUSE over io_uring (Linux 6.14+). */
+const ENABLE_URING = '/sys/module/fuse/parameters/enable_uring';
+
+/**
+ * withUring runs fn while the fuse module offers io_uring (the gofer's auto mode then takes it
+ * at INIT) and puts the host's setting back; runsc-ts never changes it outside make bench.
+ */
+async function withUring<T>(fn: () => Promise<T>): Promise<T> {
+  const old = fs.readFileSync(ENABLE_URING, 'utf8').trim();
+  fs.writeFileSync(ENABLE_URING, 'Y');
+  try {
+    return await fn();
+  } finally {
+    fs.writeFileSync(ENABLE_URING, old);
+  }
 }
 
 /** FsResult is one container's file-system figures, in fsbench's units. */
@@ -296,8 +315,11 @@ async function fsCosts(cd: Containerd, variant: FsVariant, fsbenchDir: string): 
   const id = uniqueId('bench-fs');
   try {
     const config = variant.config ? ['--runtime-config-path', variant.config] : [];
-    await mustCtr(cd, ['run', '-d', '--runtime', variant.runtime, ...config, '--mount', `type=bind,src=${fsbenchDir},dst=/fsbench,options=rbind:ro`, BUSYBOX_IMAGE, id, 'sleep', '1000']);
-    await waitFor(() => cd.ctr(['task', 'ls']), (r) => new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, 'm').test(r.stdout), 10_000, 20);
+    const start = async (): Promise<void> => {
+      await mustCtr(cd, ['run', '-d', '--runtime', variant.runtime, ...config, '--mount', `type=bind,src=${fsbenchDir},dst=/fsbench,options=rbind:ro`, BUSYBOX_IMAGE, id, 'sleep', '1000']);
+      await waitFor(() => cd.ctr(['task', 'ls']), (r) => new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, 'm').test(r.stdout), 10_000, 20);
+    };
+    await (variant.uring ? withUring(start) : start());
     let n = 0;
     const run = async (...args: string[]): Promise<number> => {
       const r = await cd.ctr(['task', 'exec', '--exec-id', `fs${n++}`, id, '/fsbench/fsbench', ...args], { timeoutMs: 120_000 });
@@ -374,6 +396,8 @@ async function main(): Promise<void> {
       { label: 'runc', runtime: RUNC_RUNTIME },
       { label: 'direct', runtime: RUNSC_TS_RUNTIME, config: runtimeConfig(cd, 'file-access-direct', 'file-access = "direct"\n') },
       { label: 'gofer', runtime: RUNSC_TS_RUNTIME },
+      // The same gofer where the host enables FUSE over io_uring (docs/OPERATIONS.md).
+      ...(fs.existsSync(ENABLE_URING) ? [{ label: 'io_uring', runtime: RUNSC_TS_RUNTIME, uring: true }] : []),
     ];
     const fsRuns: FsResult[][] = fsVariants.map(() => []);
     for (let i = 0; i < FS_RUNS; i++) {
@@ -436,10 +460,12 @@ async function main(): Promise<void> {
     console.log(`\nfile system in the container's root (its snapshot), medians of ${FS_RUNS} containers per column; ratios vs runc\n`);
     console.log(`${'measure'.padEnd(fw)}  ${fsVariants.map((v, i) => `${v.label.padStart(10)}${i > 0 ? `  ${'ratio'.padStart(6)}` : ''}`).join('  ')}  target (gofer)`);
     for (const r of fsRows) {
-      const [runc, direct, gofer] = fsVariants.map((_, v) => fsMedian(v, r.key));
-      console.log(`${r.name.padEnd(fw)}  ${fmt(runc, r.unit).padStart(10)}  ${fmt(direct, r.unit).padStart(10)}  ${ratioOf(direct, runc).padStart(6)}  ${fmt(gofer, r.unit).padStart(10)}  ${ratioOf(gofer, runc).padStart(6)}  ${r.target ?? ''}`);
+      const [runc, ...others] = fsVariants.map((_, v) => fsMedian(v, r.key));
+      const cells = others.map((x) => `${fmt(x, r.unit).padStart(10)}  ${ratioOf(x, runc).padStart(6)}`);
+      console.log(`${r.name.padEnd(fw)}  ${fmt(runc, r.unit).padStart(10)}  ${cells.join('  ')}  ${r.target ?? ''}`);
     }
     console.log('\ndirect = runsc-ts with file-access = "direct" (no gofer); gofer = runsc-ts by default (file-access = "exclusive")');
+    if (fsVariants.some((v) => v.uring)) console.log('io_uring = the gofer with FUSE over io_uring (enable_uring set for its start only, then put back)');
   } finally {
     cri.close();
     await cd.stop();

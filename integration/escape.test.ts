@@ -247,6 +247,78 @@ t.test('/proc/self/exe of the init is the container binary, not the runtime', as
   t.equal(r.stdout, '/bin/busybox\n', 'the link names /bin/busybox inside the rootfs', output(r));
 });
 
+const O_PATH = 0o10000000;
+
+// openForWriting tries to open a file for writing (append, nothing written): "OPENED" or the errno code.
+function openForWriting(file: string): string {
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND));
+    return 'OPENED';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
+  }
+}
+
+// The runsc-ts processes a container could catch in /proc (clones of the spawner) or never sees
+// (the sentry): their executable is the sentry's binary.
+function sentryProcesses(): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let comm = '';
+    try {
+      comm = fs.readFileSync(`/proc/${name}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (comm === 'runsc-ts-spawn' || comm === 'runsc-ts-sentry') out.push(Number(name));
+  }
+  return out;
+}
+
+t.test('the runtime binary cannot be opened for writing through /proc/<pid>/exe (CVE-2019-5736 class)', async (t) => {
+  const c = harness();
+  const id = uniqueId('exewatch');
+  t.teardown(() => removeContainer(c, id));
+  // A privileged container (CAP_SYS_PTRACE, CAP_SYS_ADMIN) watches /proc while execs come in:
+  // each exec'd process is a runtime process in the container's PID namespace until it execs.
+  const watching = c.ctr(['run', '--rm', '--privileged', '--runtime', RUNTIME, '--mount', `type=bind,src=${probeDir},dst=/probe,options=rbind:ro`,
+    BUSYBOX_IMAGE, id, '/probe/escape', 'exewatch', '4'], { timeoutMs: 60_000 });
+  t.equal(await waitFor(() => taskStatus(c, id), (s) => s === 'RUNNING'), 'RUNNING', 'the watcher runs');
+  // Host side, deterministic, the exploit's own steps: keep an O_PATH fd of the executable of
+  // the sentry and of the spawner (whose clones the container can catch), and reopen it for
+  // writing once no sentry runs any more (while one runs, the kernel says ETXTBSY).
+  const held: number[] = [];
+  t.teardown(() => held.forEach((fd) => fs.closeSync(fd)));
+  if (IS_RUNSC_TS) {
+    for (const pid of sentryProcesses()) {
+      try {
+        held.push(fs.openSync(`/proc/${pid}/exe`, O_PATH));
+      } catch (err) {
+        // A clone of the spawner that exec'd or ended meanwhile.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    t.ok(held.length >= 2, 'the executables of a sentry and its spawner are held', { held });
+  }
+  const deadline = Date.now() + 3000;
+  let execs = 0;
+  while (Date.now() < deadline) {
+    const e = await c.ctr(['task', 'exec', '--exec-id', `w${execs}`, id, 'true'], { timeoutMs: 30_000 });
+    if (e.code !== 0) break;
+    execs++;
+  }
+  t.ok(execs > 0, `${execs} execs ran during the watch`);
+  const r = await watching;
+  t.equal(r.code, 0, 'the watcher exits 0', output(r));
+  t.match(r.stdout, /^watched \d+$/m, 'the watcher scanned /proc', output(r));
+  const opened = r.stdout.split('\n').filter((l) => l.startsWith('seen ') && l.endsWith(' OPENED'));
+  t.same(opened, [], 'no runtime executable was opened for writing', output(r));
+  if (!IS_RUNSC_TS) return;
+  t.same(await waitFor(async () => sentryProcesses(), (p) => p.length === 0, 15_000), [], 'the sandbox has ended');
+  for (const fd of held) t.equal(openForWriting(`/proc/self/fd/${fd}`), 'EROFS', 'the executable, reopened for writing afterwards: EROFS');
+});
+
 // Each way out of the root is listed after a "== <way>" line; all must list the rootfs itself.
 const ESCAPE_PATHS = [
   '/',

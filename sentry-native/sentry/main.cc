@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
@@ -85,6 +87,33 @@ bool DropNeverGranted() {
   return syscall(SYS_capset, &header, data) == 0;
 }
 
+// RunFromReadOnlyView makes the sentry's executable read-only wherever it can be reached from a
+// container (runc's CVE-2019-5736): a container process that opens /proc/<pid>/exe of a
+// process the spawner cloned (an exec'd process or a checked mount's helper, for the moment
+// before its exec) gets the sentry's binary. The sentry re-executes itself through a read-only
+// bind mount of that binary, in a mount namespace of its own (a slave of the host's, so later
+// bundles still appear); every process it forks or the spawner clones inherits that executable,
+// so opening it for writing is EROFS, also through an fd kept after the sandbox ends. Returns
+// only when the executable is already on a read-only mount; "" or why not.
+std::string RunFromReadOnlyView(char** argv) {
+  struct statvfs vfs;
+  if (statvfs("/proc/self/exe", &vfs) < 0) return std::string("statvfs /proc/self/exe: ") + strerror(errno);
+  if (vfs.f_flag & ST_RDONLY) return "";
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof(path) - 1) return "reading /proc/self/exe";
+  path[n] = '\0';
+  if (unshare(CLONE_NEWNS) < 0) return std::string("unshare(CLONE_NEWNS): ") + strerror(errno);
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
+    return std::string("making / a slave: ") + strerror(errno);
+  if (mount(path, path, nullptr, MS_BIND, nullptr) < 0)
+    return std::string("binding ") + path + ": " + strerror(errno);
+  if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) < 0)
+    return std::string("making ") + path + " read-only: " + strerror(errno);
+  execv(path, argv);
+  return std::string("re-executing ") + path + ": " + strerror(errno);
+}
+
 int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
@@ -92,6 +121,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   logging::Init("runsc-ts-sentry", flags.debug);
+  std::string view = RunFromReadOnlyView(argv);
+  if (!view.empty()) {
+    logging::Error("running from a read-only view of the sentry's binary: %s", view.c_str());
+    return 1;
+  }
 
   // Die with the shim; adopt orphans of our own children (processes outside the sandbox's
   // PID namespace never are, but setup children that lose their parent are).

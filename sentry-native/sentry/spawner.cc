@@ -265,6 +265,10 @@ std::string ServeMount(Reader& in, std::vector<unique_fd>& fds) {
 [[noreturn]] void Serve(int sock, pid_t sentry) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != sentry) _exit(1);
   (void)prctl(PR_SET_NAME, "runsc-ts-spawn", 0, 0, 0);
+  // Its clones are in a container's PID namespace before they exec: not dumpable, their /proc
+  // files (exe, mem, fds) are the sentry's alone (a container process needs CAP_SYS_PTRACE).
+  // Their exec makes the container's process dumpable again.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) _exit(1);
   // Nothing of the sentry's but the socket and stderr (its log).
   int keep = fcntl(sock, F_DUPFD_CLOEXEC, 3);
   if (keep != 3) {
