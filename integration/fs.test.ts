@@ -582,15 +582,27 @@ ls /vol
 const IO_ERROR = /input\/output error|I\/O error|transport endpoint is not connected/i;
 const errnoOf = (s: string): string => (/transport endpoint is not connected/i.test(s) ? 'ENOTCONN' : /input\/output error|I\/O error/i.test(s) ? 'EIO' : 'neither EIO nor ENOTCONN');
 
-t.test('a SIGKILLed gofer: file access fails promptly with an I/O error, the container can still be killed and deleted', onlyRunscTs, async (t) => {
+/** ENABLE_URING is the fuse module's switch for FUSE over io_uring (Linux 6.14+). */
+const ENABLE_URING = '/sys/module/fuse/parameters/enable_uring';
+
+// killedGofer kills a container's gofer and checks that file access fails at once; ioUring: the
+// host offers FUSE over io_uring while the container starts (its gofer serves over the rings).
+async function killedGofer(t: TapTest, ioUring: boolean): Promise<void> {
   const c = harness();
   const leaks = leakCheck(c);
-  const id = newId('goferkill');
-  const r = await c.ctr(['run', '-d', ...runtimeFlags(RUNSC_TS_RUNTIME, 'exclusive'), BUSYBOX_IMAGE, id, 'sleep', '100000'], { timeoutMs: 60_000 });
-  t.equal(r.code, 0, 'ctr run -d exits 0', output(r));
-  if (r.code !== 0) return;
-  t.teardown(() => removeContainer(c, id)); // only if a step below failed
-  t.equal(await waitFor(() => taskStatus(c, id), (s) => s === 'RUNNING', 20_000), 'RUNNING', 'the task runs');
+  const id = newId(ioUring ? 'goferkillring' : 'goferkill');
+  const old = ioUring ? fs.readFileSync(ENABLE_URING, 'utf8').trim() : '';
+  if (ioUring) fs.writeFileSync(ENABLE_URING, 'Y');
+  let r;
+  try {
+    r = await c.ctr(['run', '-d', ...runtimeFlags(RUNSC_TS_RUNTIME, 'exclusive'), BUSYBOX_IMAGE, id, 'sleep', '100000'], { timeoutMs: 60_000 });
+    t.equal(r.code, 0, 'ctr run -d exits 0', output(r));
+    if (r.code !== 0) return;
+    t.teardown(() => removeContainer(c, id)); // only if a step below failed
+    t.equal(await waitFor(() => taskStatus(c, id), (s) => s === 'RUNNING', 20_000), 'RUNNING', 'the task runs');
+  } finally {
+    if (ioUring) fs.writeFileSync(ENABLE_URING, old); // the gofer's INIT is done by now
+  }
   const ok = await exec(id, ['cat', '/etc/passwd']);
   t.match(ok.stdout, /^root:x:0:0:/, 'before: cat /etc/passwd works', output(ok));
 
@@ -611,6 +623,8 @@ t.test('a SIGKILLed gofer: file access fails promptly with an I/O error, the con
     await waiter;
     return;
   }
+  const argv = fs.readFileSync(`/proc/${gofers[0].pid}/cmdline`, 'utf8').split('\0');
+  t.equal(argv[argv.indexOf('--io-uring') + 1], ioUring ? 'on' : 'off', `the shim chose the transport: --io-uring ${ioUring ? 'on' : 'off'}`);
   process.kill(gofers[0].pid, 'SIGKILL');
   t.ok(await waitFor(() => !fs.existsSync(`/proc/${gofers[0].pid}/comm`) || goferProcesses().every((g) => g.pid !== gofers[0].pid), (gone) => gone, 5_000), 'the gofer is gone');
   await sleep(200); // the shim learns of it from the child's exit
@@ -647,7 +661,13 @@ t.test('a SIGKILLed gofer: file access fails promptly with an I/O error, the con
   const died = fs.readFileSync(c.logPath, 'utf8').split('\n').filter((l) => l.includes('msg="gofer died"') && l.includes(`id=${id}`));
   t.equal(died.length, 1, 'the shim logged "gofer died" with the container id', { died });
   t.match(died[0] ?? '', /killed by SIGKILL/, 'and why: killed by SIGKILL', { died });
-});
+}
+
+t.test('a SIGKILLed gofer: file access fails promptly with an I/O error, the container can still be killed and deleted', onlyRunscTs, (t) => killedGofer(t, false));
+
+t.test('the same over FUSE io_uring: requests waiting in the dead gofer\'s rings fail (ENOTCONN), none hangs', {
+  skip: onlyRunscTs.skip || (!fs.existsSync(ENABLE_URING) && `this kernel has no FUSE over io_uring (${ENABLE_URING} is missing)`),
+}, (t) => killedGofer(t, true));
 
 // ---------------------------------------------------------------------------------------------
 // 6. Nothing leaks.

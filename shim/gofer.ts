@@ -2,7 +2,8 @@
 // binds) to the sandbox as FUSE file systems. The shim opens one /dev/fuse per file system, gives
 // the gofer its copies, sends the sentry its copies (the set-up child mounts them) and closes its
 // own. If the gofer dies, the shim logs why and tells the sentry (GoferDied), which then answers
-// every request on those connections with EIO: the container's file operations fail, none hangs.
+// every request on those connections with EIO (or, over io_uring, lets the kernel end them:
+// ENOTCONN): the container's file operations fail, none hangs.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -41,6 +42,8 @@ export function servedByGofer(m: SpecMount): boolean {
 
 /** FileServer is what the task service needs of a container's gofer. */
 export interface FileServer {
+  /** ioUring: it serves over FUSE io_uring (then only a gofer can answer its requests). */
+  readonly ioUring: boolean;
   /** stop ends it: after its file systems went with the container, or at once (now). */
   stop(now?: boolean): Promise<void>;
   /** onDied registers a handler for its dying on its own (called at once if it already has). */
@@ -49,6 +52,27 @@ export interface FileServer {
 
 /** StartGofer is Gofer.start's shape: the service takes another in tests. */
 export type StartGofer = (id: string, rootfs: string, mounts: SpecMount[], config: SandboxConfig) => Promise<{ gofer: FileServer; fds: number[] }>;
+
+// The host's switches for FUSE over io_uring: the fuse module offers it only while enable_uring
+// is Y (runsc-ts never sets it; docs/OPERATIONS.md), and io_uring_disabled must let the gofer in.
+const ENABLE_URING = '/sys/module/fuse/parameters/enable_uring';
+const IO_URING_DISABLED = '/proc/sys/kernel/io_uring_disabled';
+
+/**
+ * fuseOverIoUring says whether gofers serve over io_uring: when the host offers it. The shim
+ * decides (the gofer's --io-uring on or off, never auto) so that it knows which transport a gofer
+ * used when it dies: requests waiting in a dead gofer's rings are ended otherwise (GoferDied).
+ */
+export function fuseOverIoUring(read = (p: string): string => fs.readFileSync(p, 'utf8')): boolean {
+  const text = (p: string): string | undefined => {
+    try {
+      return read(p).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  return text(ENABLE_URING) === 'Y' && (text(IO_URING_DISABLED) ?? '0') === '0';
+}
 
 /** Gofer is one running runsc-ts-gofer. */
 export class Gofer implements FileServer {
@@ -61,6 +85,7 @@ export class Gofer implements FileServer {
   private constructor(
     readonly containerId: string,
     private readonly child: ChildProcess,
+    readonly ioUring: boolean,
   ) {
     this.done = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -106,6 +131,8 @@ export class Gofer implements FileServer {
     // Only the runtime config's debug (not containerd's log level): a debug gofer logs every
     // request and logs, instead of refusing, a system call outside its seccomp allow-list.
     if (config.debug) args.push('--debug');
+    const ioUring = fuseOverIoUring();
+    args.push('--io-uring', ioUring ? 'on' : 'off');
     // The root is this container's alone (exclusive unless file-access says shared); binds are
     // host directories that the host or other containers may change: short caches.
     served.forEach((s, i) => args.push(i === 0 ? '--serve' : '--serve-shared', `${3 + i}:${s.path}`));
@@ -124,7 +151,7 @@ export class Gofer implements FileServer {
       Gofer.closeFds(fds);
       throw new Error(`${GOFER_BINARY}: ${(err as Error).message}`);
     }
-    return { gofer: new Gofer(id, child), fds };
+    return { gofer: new Gofer(id, child, ioUring), fds };
   }
 
   /** closeFds closes the shim's copies of the /dev/fuse fds once the sentry has its own. */

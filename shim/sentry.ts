@@ -38,7 +38,7 @@ export interface SandboxControl {
   resizePty(containerId: string, pid: number, width: number, height: number): Promise<void>;
   closeStdin(containerId: string, pid: number): Promise<void>;
   destroyContainer(containerId: string): Promise<void>;
-  goferDied(containerId: string): Promise<void>;
+  goferDied(containerId: string, ioUring?: boolean): Promise<void>;
   pause(containerId: string): Promise<void>;
   resume(containerId: string): Promise<void>;
 }
@@ -148,9 +148,9 @@ export class Sentry implements SandboxControl {
     await this.call('CloseStdin', pb.CloseStdinRequest.encode({ containerId, pid }).finish());
   }
 
-  /** goferDied tells the sentry to answer EIO on the container's FUSE connections. */
-  async goferDied(containerId: string): Promise<void> {
-    await this.call('GoferDied', pb.GoferDiedRequest.encode({ containerId }).finish());
+  /** goferDied tells the sentry to answer EIO on the container's FUSE connections (or end them: ioUring). */
+  async goferDied(containerId: string, ioUring = false): Promise<void> {
+    await this.call('GoferDied', pb.GoferDiedRequest.encode({ containerId, ioUring }).finish());
   }
 
   /** destroyContainer kills what is left of a container and forgets it. */

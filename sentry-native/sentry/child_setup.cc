@@ -652,10 +652,12 @@ std::string LookPath(const std::string& file, const std::vector<std::string>& en
     std::string candidate = dir + "/" + file;
     struct stat st;
     if (FindExecutable(candidate).empty()) return candidate;
-    // Not there is the usual answer; an I/O error (the container's gofer died) is not, and
-    // "not found" would hide it.
-    if (stat(candidate.c_str(), &st) < 0 && errno == EIO)
-      Fail(kUnknown, Format("exec: \"%s\": stat %s: %s", file.c_str(), candidate.c_str(), Err(EIO).c_str()));
+    // Not there is the usual answer; an I/O error or an ended FUSE connection (the container's
+    // gofer died) is not, and "not found" would hide it.
+    if (stat(candidate.c_str(), &st) < 0 && (errno == EIO || errno == ENOTCONN)) {
+      int e = errno;
+      Fail(kUnknown, Format("exec: \"%s\": stat %s: %s", file.c_str(), candidate.c_str(), Err(e).c_str()));
+    }
     i = j + 1;
   }
   Fail(kUnknown, Format("exec: \"%s\": executable file not found in $PATH", file.c_str()));

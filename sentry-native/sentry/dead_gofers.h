@@ -2,7 +2,9 @@
 // FUSE connections gets EIO, so the container's file operations fail at once with the error
 // gVisor gives when its gofer is gone (the kernel itself would say ENOTCONN, and only once no
 // process holds the connection's device any more). The sentry keeps a copy of each connection's
-// /dev/fuse fd for this; the shim says when the gofer died (GoferDied).
+// /dev/fuse fd for this; the shim says when the gofer died (GoferDied). Connections served over
+// io_uring are not answered here: their requests wait in the dead gofer's rings, which only the
+// kernel can end, once the sentry's copies (the last ones) are closed (ENOTCONN).
 #pragma once
 
 #include <map>

@@ -425,7 +425,15 @@ bool Decode(std::string_view data, DestroyContainerRequest* out) {
 }
 
 bool Decode(std::string_view data, GoferDiedRequest* out) {
-  return DecodeIdOnly(data, &out->container_id);
+  Reader r(data);
+  while (r.Next()) {
+    switch (r.field()) {
+      case 1: out->container_id = r.ReadString(); break;
+      case 2: out->io_uring = r.ReadBool(); break;
+      default: r.Skip();
+    }
+  }
+  return r.ok();
 }
 
 bool Decode(std::string_view data, PauseRequest* out) {

@@ -230,6 +230,7 @@ struct DestroyContainerRequest {
 // GoferDiedRequest is control.proto GoferDiedRequest.
 struct GoferDiedRequest {
   std::string container_id;
+  bool io_uring = false;
 };
 
 // PauseRequest is control.proto PauseRequest.

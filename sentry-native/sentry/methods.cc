@@ -387,12 +387,13 @@ void Sentry::DestroyContainer(uint32_t stream, const std::string& payload) {
   CheckDestroys();
 }
 
-// GoferDied: the container's gofer is gone, so the sentry answers its FUSE connections (EIO).
+// GoferDied: the container's gofer is gone, so the sentry answers its FUSE connections (EIO), or,
+// where they were served over io_uring, lets the kernel end them (its copies were the last).
 void Sentry::GoferDied(uint32_t stream, const std::string& payload) {
   msg::GoferDiedRequest req;
   if (!msg::Decode(payload, &req)) return control_->ReplyError(stream, Status(kInvalidArgument, "malformed GoferDiedRequest"));
   Container* c = FindContainer(req.container_id);
-  if (c && !c->fuse_fds.empty()) dead_gofers_.Answer(c->id, std::move(c->fuse_fds));
+  if (c && !c->fuse_fds.empty() && !req.io_uring) dead_gofers_.Answer(c->id, std::move(c->fuse_fds));
   if (c) c->fuse_fds.clear();
   control_->Reply(stream, "");
 }

@@ -86,7 +86,7 @@ class FakeGofers {
   readonly log: string[] = [];
   async start(id: string): Promise<{ gofer: FileServer; fds: number[] }> {
     this.log.push(`start ${id}`);
-    return { gofer: { stop: async (now?: boolean) => void this.log.push(`stop ${id}${now ? ' now' : ''}`), onDied: () => undefined }, fds: [] };
+    return { gofer: { stop: async (now?: boolean) => void this.log.push(`stop ${id}${now ? ' now' : ''}`), onDied: () => undefined, ioUring: false }, fds: [] };
   }
 }
 

@@ -163,8 +163,9 @@ export class TaskService {
       // The request went out with the call: the sentry has its copies, and a GoferDied sent from
       // now on reaches it after the container (even one that dies during the set-up).
       Gofer.closeFds(fuseFds);
-      gofer?.onDied(() => {
-        if (!this.sandboxGone) sentry.goferDied(r.id).catch((err) => log.warn('telling the sentry the gofer died', { id: r.id, error: (err as Error).message }));
+      const served = gofer;
+      served?.onDied(() => {
+        if (!this.sandboxGone) sentry.goferDied(r.id, served.ioUring).catch((err) => log.warn('telling the sentry the gofer died', { id: r.id, error: (err as Error).message }));
       });
       try {
         res = await creating;

@@ -1330,8 +1330,8 @@ def ring_requests(log):
     return counts
 
 
-class IoUringTest(GoferCase):
-    """The io_uring transport: selection, per-CPU queues, shutdown."""
+class UringEnabled:
+    """Mixin of a GoferCase: skips without FUSE over io_uring, else enables it for the test."""
 
     def setUp(self):
         require_uring(self)
@@ -1339,6 +1339,10 @@ class IoUringTest(GoferCase):
         self.param = EnableUring("Y")
         self.param.__enter__()
         self.addCleanup(self.param.__exit__)
+
+
+class IoUringTest(UringEnabled, GoferCase):
+    """The io_uring transport: selection, per-CPU queues, shutdown."""
 
     def test_on_without_enable_uring_fails_naming_the_cause(self):
         write_enable_uring("N")
@@ -1455,16 +1459,9 @@ CORE_OPERATIONS = [
 ]
 
 
-class IoUringOperationsTest(OperationsTest):
+class IoUringOperationsTest(UringEnabled, OperationsTest):
     """The core file-semantics checks again, every gofer with --io-uring=on (and once with
     READ/WRITE served too: --passthrough-depth 0 where a test does not choose)."""
-
-    def setUp(self):
-        require_uring(self)
-        super().setUp()
-        self.param = EnableUring("Y")
-        self.param.__enter__()
-        self.addCleanup(self.param.__exit__)
 
     def serve(self, backing=None, args=(), **kwargs):
         args = list(args) + ["--io-uring=on"]
