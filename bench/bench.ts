@@ -398,6 +398,9 @@ async function main(): Promise<void> {
       { label: 'gofer', runtime: RUNSC_TS_RUNTIME },
       // The same gofer where the host enables FUSE over io_uring (docs/OPERATIONS.md).
       ...(fs.existsSync(ENABLE_URING) ? [{ label: 'io_uring', runtime: RUNSC_TS_RUNTIME, uring: true }] : []),
+      // The gofer under a tmpfs upper layer (overlay = true, room for the large file): new files
+      // never reach the gofer.
+      { label: 'overlay', runtime: RUNSC_TS_RUNTIME, config: runtimeConfig(cd, 'overlay', 'overlay = true\noverlay-size = "1Gi"\n') },
     ];
     const fsRuns: FsResult[][] = fsVariants.map(() => []);
     for (let i = 0; i < FS_RUNS; i++) {
@@ -466,6 +469,7 @@ async function main(): Promise<void> {
     }
     console.log('\ndirect = runsc-ts with file-access = "direct" (no gofer); gofer = runsc-ts by default (file-access = "exclusive")');
     if (fsVariants.some((v) => v.uring)) console.log('io_uring = the gofer with FUSE over io_uring (enable_uring set for its start only, then put back)');
+    console.log('overlay = the gofer under a memory-backed upper layer (overlay = true): writes stay in the sandbox');
   } finally {
     cri.close();
     await cd.stop();

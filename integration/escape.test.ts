@@ -319,6 +319,43 @@ t.test('the runtime binary cannot be opened for writing through /proc/<pid>/exe 
   for (const fd of held) t.equal(openForWriting(`/proc/self/fd/${fd}`), 'EROFS', 'the executable, reopened for writing afterwards: EROFS');
 });
 
+// What a privileged container does with its mounts, one "name=status" line per step; the writes go
+// to the sandbox's own UTS domain name, harmless wherever they land.
+const PRIVILEGED_SCRIPT = [
+  'mkdir -p /m/t /m/p /m/s /m/b',
+  'mount -t tmpfs t /m/t; echo tmpfs=$?',
+  'touch /m/t/f; echo tmpfswrite=$?',
+  'umount /m/t; echo umount=$?',
+  'umount /proc; echo umountproc=$?',
+  'echo -n sb > /proc/sys/kernel/domainname; echo procsys=$?',
+  'test -c /proc/timer_list; echo timerlistmasked=$?',
+  'mount -t proc p /m/p; echo proc=$?',
+  'echo -n sb > /m/p/sys/kernel/domainname; echo newprocsys=$?',
+  'mount --bind /proc /m/b; echo bind=$?',
+  'echo -n sb > /m/b/sys/kernel/domainname; echo bindprocsys=$?',
+  'mount -t sysfs s /m/s; echo sysfs=$?',
+  'touch /m/s/kernel/x 2>/dev/null; grep -q " /m/s sysfs ro" /proc/mounts; echo sysfsro=$?',
+].join('; ');
+
+t.test('a privileged container mounts and unmounts its own, but the host kernel stays out of reach', async (t) => {
+  const r = await run('privileged', ['sh', '-c', PRIVILEGED_SCRIPT], ['--privileged']);
+  t.equal(r.code, 0, 'the script exits 0', output(r));
+  const steps = new Map([...r.stdout.matchAll(/^(\w+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+  const RUNC_PRIVILEGED = 'runc gives a privileged container the host: /proc/sys writable, /proc/timer_list unmasked, sysfs rw';
+  const expect: [string, 'ok' | 'fails', string | false][] = [
+    ['tmpfs', 'ok', false], ['tmpfswrite', 'ok', false], ['umount', 'ok', false],
+    ['umountproc', 'fails', IS_RUNSC_TS ? false : 'runc lets a privileged container unmount its /proc'],
+    ['procsys', 'fails', !IS_RUNSC_TS && RUNC_PRIVILEGED], ['timerlistmasked', 'ok', !IS_RUNSC_TS && RUNC_PRIVILEGED],
+    ['proc', 'ok', false], ['newprocsys', 'fails', !IS_RUNSC_TS && RUNC_PRIVILEGED],
+    ['bind', 'ok', false], ['bindprocsys', 'fails', !IS_RUNSC_TS && RUNC_PRIVILEGED],
+    ['sysfs', 'ok', false], ['sysfsro', 'ok', !IS_RUNSC_TS && RUNC_PRIVILEGED],
+  ];
+  for (const [step, want, skip] of expect) {
+    const got = steps.get(step);
+    t.ok(want === 'ok' ? got === 0 : got !== undefined && got !== 0, `${step}: ${want}`, { got, skip: skip ? `${RUNTIME}: ${skip}` : false, ...output(r) });
+  }
+});
+
 // Each way out of the root is listed after a "== <way>" line; all must list the rootfs itself.
 const ESCAPE_PATHS = [
   '/',

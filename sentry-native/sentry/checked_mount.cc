@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "log.h"
+#include "mount_guard.h"
 #include "strace.h"
 #include "sys.h"
 #include "unique_fd.h"
@@ -174,11 +175,8 @@ void CloseAllBut(std::initializer_list<int> keep_list) {
       setns(r.mnt.get(), CLONE_NEWNS) < 0)
     _exit(kHelperFailed);
   if (fchdir(r.root.get()) < 0 || chroot(".") < 0 || fchdir(r.cwd.get()) < 0) _exit(kHelperFailed);
-  close(r.mnt.get());
   close(r.net.get());
   close(r.ipc.get());
-  close(r.root.get());
-  close(r.cwd.get());
   // The caller's effective set, no more: the mount is checked by the kernel as the caller's.
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct cap[2];
@@ -187,6 +185,32 @@ void CloseAllBut(std::initializer_list<int> keep_list) {
   cap[1].effective = cap[1].permitted = static_cast<uint32_t>(caps >> 32);
   if (syscall(SYS_capset, &hdr, cap) < 0) _exit(kHelperFailed);
   std::string name;
+  if (!r.unmount && !(flags & MS_BIND) && r.fstype.value == "proc") {
+    // In a private copy of the container's mount namespace: mount, mask and make read-only what
+    // its own /proc has so, clone that tree, and attach the clone in the container's namespace
+    // in one step: the container never sees the proc unguarded.
+    if (!EnterParent(target.value, &name)) _exit(errno & 0xff);
+    if (unshare(CLONE_NEWNS) < 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) _exit(errno & 0xff);
+    if (mount(source.c_str(), name.c_str(), "proc", flags, r.data.c_str()) < 0) _exit(errno & 0xff);
+    for (const std::string& rel : r.proc.masked) {
+      int e = mount_guard::Mask(name + "/" + rel);
+      if (e != 0 && e != ENOENT) _exit(EPERM);
+    }
+    for (const std::string& rel : r.proc.readonly) {
+      int e = mount_guard::MakeReadOnly(name + "/" + rel);
+      if (e != 0 && e != ENOENT) _exit(EPERM);
+    }
+    int tree = static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, name.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE | O_CLOEXEC));
+    if (tree < 0) _exit(errno & 0xff);
+    if (setns(r.mnt.get(), CLONE_NEWNS) < 0 || fchdir(r.root.get()) < 0 || chroot(".") < 0 || fchdir(r.cwd.get()) < 0)
+      _exit(errno & 0xff);
+    if (!EnterParent(target.value, &name)) _exit(errno & 0xff);
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, name.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0) _exit(errno & 0xff);
+    Done(id_out, MountRootId(tree));
+  }
+  close(r.mnt.get());
+  close(r.root.get());
+  close(r.cwd.get());
   if (r.unmount) {
     // Judge the mount on top of the target's last component (never followed), then unmount that
     // same name from the same directory: it is a mount point, so nothing can be renamed over it.
@@ -205,8 +229,9 @@ void CloseAllBut(std::initializer_list<int> keep_list) {
   if (flags & MS_BIND) {
     // Clone the source's mount tree first, then judge exactly what was cloned: no path is looked
     // up twice, so nothing can be swapped between the check and the mount.
-    int tree = static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, source.c_str(),
-                                        OPEN_TREE_CLONE | O_CLOEXEC | ((flags & MS_REC) ? AT_RECURSIVE : 0)));
+    // Always with what is mounted below the source (masks of a /proc, read-only /proc/sys): a
+    // plain bind of a parent would leave them behind.
+    int tree = static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE));
     if (tree < 0) _exit(errno & 0xff);
     struct stat st;
     if (fstat(tree, &st) < 0) _exit(errno & 0xff);
@@ -227,7 +252,8 @@ void CloseAllBut(std::initializer_list<int> keep_list) {
 }  // namespace
 
 int Emulate(const std::string& cid, pid_t pid, long nr, const uint64_t args[6],
-            const std::function<bool()>& still_waiting, const Performer& perform, std::set<uint64_t>* mounts) {
+            const std::function<bool()>& still_waiting, const Performer& perform, std::set<uint64_t>* mounts,
+            const ProcFloor& proc_floor) {
   bool unmount = nr == SYS_umount2;
   unsigned long flags = static_cast<unsigned long>(unmount ? args[1] : args[3]);
   bool bind = false;
@@ -306,6 +332,9 @@ int Emulate(const std::string& cid, pid_t pid, long nr, const uint64_t args[6],
                      fstype.value.c_str());
       return EPERM;
     }
+    // The host's kernel objects in sysfs (uevent_helper, ...) are never writable from a sandbox.
+    if (fstype.value == "sysfs") r.flags |= MS_RDONLY;
+    if (fstype.value == "proc") r.proc = proc_floor;
   }
   // Everything read belongs to the task that made the call only if it is still waiting for it.
   if (!still_waiting()) return EPERM;

@@ -25,6 +25,12 @@ struct Arg {
   const char* c_str() const { return null ? nullptr : value.c_str(); }
 };
 
+// ProcFloor is what the container's own /proc has masked and read-only (the spec's maskedPaths
+// and readonlyPaths under /proc/, relative to it): a proc the container mounts gets the same.
+struct ProcFloor {
+  std::vector<std::string> masked, readonly;
+};
+
 // Request is a judged mount or unmount, ready to be performed: the caller's /proc files (opened
 // before the notification was checked, so they are the caller's), its effective capabilities,
 // and the checked copies of its arguments.
@@ -37,6 +43,7 @@ struct Request {
   unsigned long flags = 0;
   Arg source, target, fstype, data;
   std::vector<uint64_t> allowed;   // unmount: the ids of the container's checked mounts
+  ProcFloor proc;                  // a proc mount: what to mask and make read-only in it
 };
 
 // Performer carries a judged request out and returns the errno for the caller (0 = done); on
@@ -52,12 +59,15 @@ using Performer = std::function<int(const Request&, uint64_t* mnt_id)>;
 //
 // Allowed: mounts of tmpfs, proc, sysfs, devpts and mqueue with only MS_RDONLY, MS_NOSUID,
 // MS_NODEV, MS_NOEXEC, MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME (and MS_SILENT);
-// MS_BIND or MS_BIND|MS_REC of a source that is not a block device. Unmounts: flags among
+// MS_BIND or MS_BIND|MS_REC of a source that is not a block device (always cloned with what is
+// mounted below it, so a bind of /proc keeps its masks). A sysfs is made read-only; a proc gets
+// proc_floor before the container can see it. Unmounts: flags among
 // MNT_FORCE, MNT_DETACH, UMOUNT_NOFOLLOW, of a mount the container made this way (the target's
 // last component is never followed). The caller needs CAP_SYS_ADMIN in its effective set.
 // Everything else is EPERM (unknown umount2 flags EINVAL, as the kernel).
 int Emulate(const std::string& cid, pid_t pid, long nr, const uint64_t args[6],
-            const std::function<bool()>& still_waiting, const Performer& perform, std::set<uint64_t>* mounts);
+            const std::function<bool()>& still_waiting, const Performer& perform, std::set<uint64_t>* mounts,
+            const ProcFloor& proc_floor);
 
 // Perform forks a helper into the caller's PID namespace (so a proc mount shows the caller's
 // processes) that joins its other namespaces, root, working directory and capabilities and

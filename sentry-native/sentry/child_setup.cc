@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "mount_guard.h"
 #include "procfs.h"
 #include "seccomp_filter.h"
 #include "setup_channel.h"
@@ -477,19 +478,6 @@ void SetupDev(int rootfd, const msg::ContainerSpec& spec) {
   }
 }
 
-unsigned long StatvfsToMountFlags(const struct statvfs& st) {
-  unsigned long flags = 0;
-  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
-  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
-  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
-  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
-  if (st.f_flag & ST_SYNCHRONOUS) flags |= MS_SYNCHRONOUS;
-  if (st.f_flag & ST_MANDLOCK) flags |= MS_MANDLOCK;
-  return flags;
-}
-
 // PivotRoot makes rootfd the root with the pivot_root(".", ".") technique.
 void PivotRoot(int rootfd) {
   if (fchdir(rootfd) < 0) FailErrno("pivot_root: chdir to rootfs", errno);
@@ -511,35 +499,22 @@ void WriteSysctls(const msg::ContainerSpec& spec) {
 
 void MaskPaths(const msg::ContainerSpec& spec) {
   for (const std::string& path : spec.masked_paths) {
-    struct stat st;
-    if (stat(path.c_str(), &st) < 0) {
-      if (errno == ENOENT) continue;
-      FailErrno(Format("masking %s", path.c_str()), errno);
-    }
-    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, nullptr)
-                                : mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
-    if (r < 0 && errno != ENOENT) FailErrno(Format("masking %s", path.c_str()), errno);
+    int e = mount_guard::Mask(path);
+    if (e != 0 && e != ENOENT) FailErrno(Format("masking %s", path.c_str()), e);
   }
 }
 
 void ReadonlyPaths(const msg::ContainerSpec& spec) {
   for (const std::string& path : spec.readonly_paths) {
-    if (mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-      if (errno == ENOENT) continue;
-      FailErrno(Format("making %s read-only", path.c_str()), errno);
-    }
-    struct statvfs st;
-    if (statvfs(path.c_str(), &st) < 0) FailErrno(Format("making %s read-only", path.c_str()), errno);
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | StatvfsToMountFlags(st);
-    if (mount(nullptr, path.c_str(), nullptr, flags, nullptr) < 0)
-      FailErrno(Format("making %s read-only", path.c_str()), errno);
+    int e = mount_guard::MakeReadOnly(path);
+    if (e != 0 && e != ENOENT) FailErrno(Format("making %s read-only", path.c_str()), e);
   }
 }
 
 void RemountRootReadonly() {
   struct statvfs st;
   if (statvfs("/", &st) < 0) FailErrno("remounting rootfs read-only", errno);
-  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | StatvfsToMountFlags(st);
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | mount_guard::FlagsOf(st);
   if (mount(nullptr, "/", nullptr, flags, nullptr) < 0) FailErrno("remounting rootfs read-only", errno);
 }
 

@@ -366,9 +366,17 @@ int Sentry::CheckedMount(const std::string& cid, pid_t pid, long nr, const uint6
                          const std::function<bool()>& still_waiting) {
   Container* c = FindContainer(cid);
   if (!c) return EPERM;
+  // A proc it mounts gets what its own /proc has masked and read-only.
+  checked_mount::ProcFloor floor;
+  for (const auto& [paths, out] : {std::pair{&c->spec.masked_paths, &floor.masked}, std::pair{&c->spec.readonly_paths, &floor.readonly}}) {
+    for (const std::string& p : *paths) {
+      if (p.rfind("/proc/", 0) == 0 && p.size() > 6 && p.find("/..") == std::string::npos) out->push_back(p.substr(6));
+    }
+  }
   return checked_mount::Emulate(
       cid, pid, nr, args, still_waiting,
-      [this](const checked_mount::Request& r, uint64_t* id) { return spawner_.Mount(r, id); }, &c->checked_mounts);
+      [this](const checked_mount::Request& r, uint64_t* id) { return spawner_.Mount(r, id); }, &c->checked_mounts,
+      floor);
 }
 
 // AssignUnknown places a task whose initial stop came before its parent's fork event. A thread

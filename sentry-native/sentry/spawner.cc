@@ -248,6 +248,10 @@ std::string ServeMount(Reader& in, std::vector<unique_fd>& fds) {
   }
   uint32_t allowed = in.U32();
   for (uint32_t i = 0; i < allowed && in.ok(); i++) r.allowed.push_back(in.U64());
+  for (std::vector<std::string>* list : {&r.proc.masked, &r.proc.readonly}) {
+    uint32_t n = in.U32();
+    for (uint32_t i = 0; i < n && in.ok(); i++) list->push_back(in.String());
+  }
   if (!in.ok() || fds.size() != 6) return Reply(-EINVAL, "spawner: malformed mount request");
   r.mnt = std::move(fds[0]);
   r.pid_ns = std::move(fds[1]);
@@ -406,6 +410,10 @@ int Spawner::Mount(const checked_mount::Request& r, uint64_t* mnt_id) {
   }
   PutU32(&request, static_cast<uint32_t>(r.allowed.size()));
   for (uint64_t id : r.allowed) PutU64(&request, id);
+  for (const std::vector<std::string>* list : {&r.proc.masked, &r.proc.readonly}) {
+    PutU32(&request, static_cast<uint32_t>(list->size()));
+    for (const std::string& p : *list) PutString(&request, p);
+  }
   int32_t value = 0;
   std::string text;
   Status called = Call(request, {r.mnt.get(), r.pid_ns.get(), r.net.get(), r.ipc.get(), r.root.get(), r.cwd.get()},

@@ -1,6 +1,6 @@
 // Tests of the OCI spec → sentry spec conversion (mount flags, capabilities, rlimits, validation).
 import t from 'tap';
-import { capMask, cgroupMounts, convertProcess, convertSpec, MS, parseMountOptions } from './convert';
+import { capMask, cgroupMounts, convertProcess, convertSpec, MS, parseMountOptions, SANDBOX_MASKED_PATHS, SANDBOX_READONLY_PATHS } from './convert';
 
 t.test('mount options split into flags, propagation and data', async (t) => {
   const o = parseMountOptions(['nosuid', 'strictatime', 'mode=755', 'size=65536k']);
@@ -76,6 +76,18 @@ t.test('spec conversion: mounts, devices, namespaces, user namespaces refused', 
   t.equal(s.rootfsPropagation, MS.SLAVE | MS.REC);
   t.throws(() => convertSpec({ linux: { namespaces: [{ type: 'user' }] } }, '/r', 'creating container u'), /creating container u: user namespaces are not supported yet/);
   t.throws(() => convertSpec({ mounts: [{ destination: 'rel' }] }, '/r', 'w'), /must be an absolute path/);
+});
+
+t.test('every container gets the sandbox floor of masked and read-only paths, and a read-only sysfs', async (t) => {
+  const privileged = convertSpec({ mounts: [{ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'rw'] }] }, '/r', 'w');
+  t.same(privileged.maskedPaths, SANDBOX_MASKED_PATHS, 'a spec without masked paths (privileged) gets the floor');
+  t.same(privileged.readonlyPaths, SANDBOX_READONLY_PATHS);
+  t.ok(privileged.readonlyPaths!.includes('/proc/sys') && privileged.maskedPaths!.includes('/proc/kcore'), 'sysctls read-only, kernel memory masked');
+  t.equal(privileged.mounts![0].flags! & MS.RDONLY, MS.RDONLY, 'sysfs is read-only even when the spec says rw');
+  const own = convertSpec({ linux: { maskedPaths: ['/proc/kcore', '/proc/mine'], readonlyPaths: ['/proc/sys'] } }, '/r', 'w');
+  t.same(own.maskedPaths!.slice(0, 2), ['/proc/kcore', '/proc/mine'], "the spec's own come first, once each");
+  t.equal(own.maskedPaths!.filter((p) => p === '/proc/kcore').length, 1);
+  t.equal(own.readonlyPaths!.length, SANDBOX_READONLY_PATHS.length);
 });
 
 t.test('a cgroup mount shows the container its own cgroup only, read-only', async (t) => {

@@ -208,17 +208,31 @@ export function cgroupMounts(m: OciMount, cgroup: string, hierarchies: string[])
   return out;
 }
 
+/**
+ * SANDBOX_MASKED_PATHS and SANDBOX_READONLY_PATHS are masked or made read-only in every
+ * container whatever its spec says (they are containerd's defaults for an unprivileged one; a
+ * privileged one's spec lists none): through them the host's kernel itself is reached (sysctls,
+ * sysrq, kernel memory, keys, timers, firmware). A sysfs mount is always read-only for the same
+ * reason. The sentry applies them to a proc a privileged container mounts itself, too.
+ */
+export const SANDBOX_MASKED_PATHS = [
+  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+export const SANDBOX_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
 function convertMount(m: OciMount, where: string): IMount {
   if (!m.destination || !path.isAbsolute(m.destination)) {
     throw invalidArgument(`${where}: mount destination "${m.destination}" must be an absolute path`);
   }
   const o = parseMountOptions(m.options);
   const isBind = m.type === 'bind' || (o.flags & MS.BIND) !== 0;
+  const floor = m.type === 'sysfs' ? MS.RDONLY : 0;
   return {
     destination: path.resolve('/', m.destination),
     type: isBind ? 'bind' : m.type ?? '',
     source: m.source ?? '',
-    flags: isBind ? o.flags | MS.BIND : o.flags,
+    flags: (isBind ? o.flags | MS.BIND : o.flags) | floor,
     data: o.data,
     propagation: o.propagation,
   };
@@ -280,8 +294,8 @@ export function convertSpec(
     mounts: (spec.mounts ?? []).flatMap((m) =>
       m.type === 'cgroup' ? cgroupMounts(m, cgroupPath(spec), cgroupHierarchies()) : [convertMount(m, where)],
     ),
-    maskedPaths: linux.maskedPaths ?? [],
-    readonlyPaths: linux.readonlyPaths ?? [],
+    maskedPaths: [...new Set([...(linux.maskedPaths ?? []), ...SANDBOX_MASKED_PATHS])],
+    readonlyPaths: [...new Set([...(linux.readonlyPaths ?? []), ...SANDBOX_READONLY_PATHS])],
     devices: (linux.devices ?? []).map((d) => {
       const type = deviceTypes[d.type];
       if (type === undefined) throw invalidArgument(`${where}: device ${d.path}: unknown type "${d.type}"`);

@@ -313,8 +313,10 @@ class _CheckedMountFiles:
 
 
 def _checked_mount_run(env, platform, script, caps=ALL_CAPS, decision=MOUNT_CHECKED):
+    # The container's /proc has timer_list masked and sys read-only, as every container's (the shim's floor).
     spec = spec_msg(env.rootfs, seccomp=seccomp_msg(traps=[trap_msg("mount", decision, 1), trap_msg("umount2", decision, 1)],
-                                                    log_traps=True, platform=platform))
+                                                    log_traps=True, platform=platform),
+                    masked=["/proc/timer_list"], readonly=["/proc/sys"])
     with _CheckedMountFiles(env):
         return env.run(["sh", "-c", script], stderr=True, spec=spec, caps=caps)
 
@@ -337,6 +339,21 @@ def test_checked_mount_allows_the_safe_kinds(env, platform):
     expect("passwd" in text and "group" in text, "the bind shows /etc: %r" % text)
     expect("proc-has-1" in text, "the proc mount shows the sandbox's processes: %r" % text)
     expect(status == 0, "status %d" % status)
+    # A proc it mounts, and a bind of its /proc, keep what its /proc has masked and read-only (the
+    # write is to the sandbox's own UTS domain name, harmless wherever it lands); sysfs is read-only.
+    script = ("mount -t proc p /cm/p; echo proc=$?; echo -n sb > /cm/p/sys/kernel/domainname; echo procsys=$?; "
+              "test -c /cm/p/timer_list && echo timer-list-masked; mount --bind /proc /cm/b; echo bind=$?; "
+              "echo -n sb > /cm/b/sys/kernel/domainname; echo bindsys=$?; test -c /cm/b/timer_list && echo bind-timer-list-masked; "
+              "mount -t sysfs s /cm/t; echo sysfs=$?; cat /proc/mounts")
+    status, out, err = _checked_mount_run(env, platform, script)
+    text = out.decode()
+    for want in ("proc=0", "bind=0", "sysfs=0", "timer-list-masked", "bind-timer-list-masked"):
+        expect(want in text, "%s: out %r err %r" % (want, out, err))
+    for refused in ("procsys", "bindsys"):
+        expect("%s=0" % refused not in text and "%s=" % refused in text, "%s refused: out %r err %r" % (refused, out, err))
+    expect(b"Read-only file system" in err, "EROFS text in %r" % err)
+    sysfs = [l.split() for l in text.splitlines() if " /cm/t " in l]
+    expect(sysfs and sysfs[0][3].startswith("ro"), "sysfs mounted read-only: %r" % text)
     # sysfs, devpts, mqueue; a relative target resolves from the caller's working directory.
     script = ("mount -t sysfs s /cm/t; echo sysfs=$?; mount -t devpts -o newinstance d /cm/p; echo devpts=$?; "
               "mount -t mqueue m /cm/b; echo mqueue=$?; cd /cm && mount -t tmpfs r x; echo rel=$?; cat /proc/mounts")
