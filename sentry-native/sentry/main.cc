@@ -93,8 +93,9 @@ bool DropNeverGranted() {
 // before its exec) gets the sentry's binary. The sentry re-executes itself through a read-only
 // bind mount of that binary, in a mount namespace of its own (a slave of the host's, so later
 // bundles still appear); every process it forks or the spawner clones inherits that executable,
-// so opening it for writing is EROFS, also through an fd kept after the sandbox ends. Returns
-// only when the executable is already on a read-only mount; "" or why not.
+// so opening it for writing is EROFS, also through an fd kept after the sandbox ends. It returns
+// "" when the executable already is on a read-only mount (after that re-exec, or as installed);
+// otherwise it re-executes and returns only to say why it could not.
 std::string RunFromReadOnlyView(char** argv) {
   struct statvfs vfs;
   if (statvfs("/proc/self/exe", &vfs) < 0) return std::string("statvfs /proc/self/exe: ") + strerror(errno);
