@@ -335,9 +335,10 @@ const PRIVILEGED_SCRIPT = [
   'echo -n sb > /m/b/sys/kernel/domainname; echo bindprocsys=$?',
   'mount -t sysfs s /m/s; echo sysfs=$?',
   'touch /m/s/kernel/x 2>/dev/null; grep -q " /m/s sysfs ro" /proc/mounts; echo sysfsro=$?',
+  'test -z "$(find /dev -type b)"; echo noblockdevices=$?',
 ].join('; ');
 
-t.test('a privileged container mounts and unmounts its own, but the host kernel stays out of reach', async (t) => {
+t.test('a privileged container mounts and unmounts its own, but the host kernel and disks stay out of reach', async (t) => {
   const r = await run('privileged', ['sh', '-c', PRIVILEGED_SCRIPT], ['--privileged']);
   t.equal(r.code, 0, 'the script exits 0', output(r));
   const steps = new Map([...r.stdout.matchAll(/^(\w+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
@@ -349,6 +350,7 @@ t.test('a privileged container mounts and unmounts its own, but the host kernel 
     ['proc', 'ok', false], ['newprocsys', 'fails', !IS_RUNSC_TS && RUNC_PRIVILEGED],
     ['bind', 'ok', false], ['bindprocsys', 'fails', !IS_RUNSC_TS && RUNC_PRIVILEGED],
     ['sysfs', 'ok', false], ['sysfsro', 'ok', !IS_RUNSC_TS && RUNC_PRIVILEGED],
+    ['noblockdevices', 'ok', !IS_RUNSC_TS && 'runc gives a privileged container every host device, its disks too'],
   ];
   for (const [step, want, skip] of expect) {
     const got = steps.get(step);

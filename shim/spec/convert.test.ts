@@ -78,7 +78,7 @@ t.test('spec conversion: mounts, devices, namespaces, user namespaces refused', 
   t.throws(() => convertSpec({ mounts: [{ destination: 'rel' }] }, '/r', 'w'), /must be an absolute path/);
 });
 
-t.test('every container gets the sandbox floor of masked and read-only paths, and a read-only sysfs', async (t) => {
+t.test('every container gets the sandbox floor: masked and read-only paths, a read-only sysfs, no block device', async (t) => {
   const privileged = convertSpec({ mounts: [{ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'rw'] }] }, '/r', 'w');
   t.same(privileged.maskedPaths, SANDBOX_MASKED_PATHS, 'a spec without masked paths (privileged) gets the floor');
   t.same(privileged.readonlyPaths, SANDBOX_READONLY_PATHS);
@@ -88,6 +88,8 @@ t.test('every container gets the sandbox floor of masked and read-only paths, an
   t.same(own.maskedPaths!.slice(0, 2), ['/proc/kcore', '/proc/mine'], "the spec's own come first, once each");
   t.equal(own.maskedPaths!.filter((p) => p === '/proc/kcore').length, 1);
   t.equal(own.readonlyPaths!.length, SANDBOX_READONLY_PATHS.length);
+  const devices = convertSpec({ linux: { devices: [{ path: '/dev/sda', type: 'b', major: 8, minor: 0 }, { path: '/dev/fuse', type: 'c', major: 10, minor: 229 }] } }, '/r', 'w').devices!;
+  t.same(devices.map((d) => d.path), ['/dev/fuse'], 'no block device, even when the spec lists it (a privileged one lists all the host has)');
 });
 
 t.test('a cgroup mount shows the container its own cgroup only, read-only', async (t) => {

@@ -296,9 +296,12 @@ export function convertSpec(
     ),
     maskedPaths: [...new Set([...(linux.maskedPaths ?? []), ...SANDBOX_MASKED_PATHS])],
     readonlyPaths: [...new Set([...(linux.readonlyPaths ?? []), ...SANDBOX_READONLY_PATHS])],
-    devices: (linux.devices ?? []).map((d) => {
+    // No block device ever reaches a sandbox (nor does mknod or a mount make one): a privileged
+    // spec lists every host device, and the host's disks are not the container's.
+    devices: (linux.devices ?? []).flatMap((d) => {
       const type = deviceTypes[d.type];
       if (type === undefined) throw invalidArgument(`${where}: device ${d.path}: unknown type "${d.type}"`);
+      if (d.type === 'b') return [];
       return {
         path: d.path,
         type,
