@@ -8,7 +8,7 @@ import { Containerd, REPO_DIR, RUNC_RUNTIME, RUNSC_TS_RUNTIME, startContainerd }
 import { CriClient } from '../integration/cri';
 import { PodRunner } from '../integration/cri-pods';
 import { BUSYBOX_IMAGE, importCriImages, importImage, tar, TarEntry } from '../integration/image';
-import { TapTest, uniqueId, waitFor } from '../integration/helpers';
+import { ENABLE_URING, TapTest, uniqueId, waitFor, withFuseUring } from '../integration/helpers';
 import { buildStatic, installProbe, installStatic, STATIC_FLAGS } from '../integration/probe';
 
 const RUNS = Number(process.env.BENCH_RUNS || 10);
@@ -233,22 +233,6 @@ interface FsVariant {
   uring?: boolean;
 }
 
-/** ENABLE_URING is the fuse module's switch for FUSE over io_uring (Linux 6.14+). */
-const ENABLE_URING = '/sys/module/fuse/parameters/enable_uring';
-
-/**
- * withUring runs fn while the fuse module offers io_uring (the gofer's auto mode then takes it
- * at INIT) and puts the host's setting back; runsc-ts never changes it outside make bench.
- */
-async function withUring<T>(fn: () => Promise<T>): Promise<T> {
-  const old = fs.readFileSync(ENABLE_URING, 'utf8').trim();
-  fs.writeFileSync(ENABLE_URING, 'Y');
-  try {
-    return await fn();
-  } finally {
-    fs.writeFileSync(ENABLE_URING, old);
-  }
-}
 
 /** FsResult is one container's file-system figures, in fsbench's units. */
 interface FsResult {
@@ -319,7 +303,7 @@ async function fsCosts(cd: Containerd, variant: FsVariant, fsbenchDir: string): 
       await mustCtr(cd, ['run', '-d', '--runtime', variant.runtime, ...config, '--mount', `type=bind,src=${fsbenchDir},dst=/fsbench,options=rbind:ro`, BUSYBOX_IMAGE, id, 'sleep', '1000']);
       await waitFor(() => cd.ctr(['task', 'ls']), (r) => new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, 'm').test(r.stdout), 10_000, 20);
     };
-    await (variant.uring ? withUring(start) : start());
+    await (variant.uring ? withFuseUring(start) : start());
     let n = 0;
     const run = async (...args: string[]): Promise<number> => {
       const r = await cd.ctr(['task', 'exec', '--exec-id', `fs${n++}`, id, '/fsbench/fsbench', ...args], { timeoutMs: 120_000 });

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import t from 'tap';
 import { Containerd, RUNC_RUNTIME, RUNSC_TS_RUNTIME, RunOptions, RunResult, runCommand, startContainerd } from './containerd';
-import { TapTest, cleanReport, leakCheck, output, parsePs, parseTaskList, removeContainer, sleep, taskStatus, uniqueId, waitFor } from './helpers';
+import { ENABLE_URING, TapTest, cleanReport, leakCheck, output, parsePs, parseTaskList, removeContainer, sleep, taskStatus, uniqueId, waitFor, withFuseUring } from './helpers';
 import { BUSYBOX_IMAGE, importImage } from './image';
 import { installFsconf } from './fsconf';
 
@@ -582,27 +582,22 @@ ls /vol
 const IO_ERROR = /input\/output error|I\/O error|transport endpoint is not connected/i;
 const errnoOf = (s: string): string => (/transport endpoint is not connected/i.test(s) ? 'ENOTCONN' : /input\/output error|I\/O error/i.test(s) ? 'EIO' : 'neither EIO nor ENOTCONN');
 
-/** ENABLE_URING is the fuse module's switch for FUSE over io_uring (Linux 6.14+). */
-const ENABLE_URING = '/sys/module/fuse/parameters/enable_uring';
-
 // killedGofer kills a container's gofer and checks that file access fails at once; ioUring: the
 // host offers FUSE over io_uring while the container starts (its gofer serves over the rings).
 async function killedGofer(t: TapTest, ioUring: boolean): Promise<void> {
   const c = harness();
   const leaks = leakCheck(c);
   const id = newId(ioUring ? 'goferkillring' : 'goferkill');
-  const old = ioUring ? fs.readFileSync(ENABLE_URING, 'utf8').trim() : '';
-  if (ioUring) fs.writeFileSync(ENABLE_URING, 'Y');
-  let r;
-  try {
-    r = await c.ctr(['run', '-d', ...runtimeFlags(RUNSC_TS_RUNTIME, 'exclusive'), BUSYBOX_IMAGE, id, 'sleep', '100000'], { timeoutMs: 60_000 });
+  // Running, the gofer's INIT is done: io_uring, once granted, stays with the connection.
+  const start = async (): Promise<boolean> => {
+    const r = await c.ctr(['run', '-d', ...runtimeFlags(RUNSC_TS_RUNTIME, 'exclusive'), BUSYBOX_IMAGE, id, 'sleep', '100000'], { timeoutMs: 60_000 });
     t.equal(r.code, 0, 'ctr run -d exits 0', output(r));
-    if (r.code !== 0) return;
+    if (r.code !== 0) return false;
     t.teardown(() => removeContainer(c, id)); // only if a step below failed
     t.equal(await waitFor(() => taskStatus(c, id), (s) => s === 'RUNNING', 20_000), 'RUNNING', 'the task runs');
-  } finally {
-    if (ioUring) fs.writeFileSync(ENABLE_URING, old); // the gofer's INIT is done by now
-  }
+    return true;
+  };
+  if (!(await (ioUring ? withFuseUring(start) : start()))) return;
   const ok = await exec(id, ['cat', '/etc/passwd']);
   t.match(ok.stdout, /^root:x:0:0:/, 'before: cat /etc/passwd works', output(ok));
 

@@ -1,6 +1,7 @@
 // Small helpers shared by the integration tests: unique ids, polling, running ctr on a pty,
 // waiting for a containerd to be clean, and reading ctr's table output.
 import * as crypto from 'crypto';
+import * as fs from 'fs';
 import type t from 'tap';
 import { CTR_BINARY, Containerd, RunOptions, RunResult, runCommand, withFifoDir } from './containerd';
 import { Leftovers, describeLeftovers, isClean } from './leftovers';
@@ -17,6 +18,24 @@ export function uniqueId(prefix: string): string {
 }
 
 /** sleep resolves after `ms` milliseconds. */
+/** ENABLE_URING is the fuse module's switch for FUSE over io_uring (Linux 6.14+). */
+export const ENABLE_URING = '/sys/module/fuse/parameters/enable_uring';
+
+/**
+ * withFuseUring runs fn while the fuse module offers io_uring, then puts the host's setting back.
+ * A gofer started meanwhile serves over io_uring (the shim picks it, the kernel grants it at
+ * INIT), and its connections keep it afterwards; runsc-ts itself never changes the setting.
+ */
+export async function withFuseUring<T>(fn: () => Promise<T>): Promise<T> {
+  const old = fs.readFileSync(ENABLE_URING, 'utf8').trim();
+  fs.writeFileSync(ENABLE_URING, 'Y');
+  try {
+    return await fn();
+  } finally {
+    fs.writeFileSync(ENABLE_URING, old);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -192,14 +192,8 @@ void CloseAllBut(std::initializer_list<int> keep_list) {
     if (!EnterParent(target.value, &name)) _exit(errno & 0xff);
     if (unshare(CLONE_NEWNS) < 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) _exit(errno & 0xff);
     if (mount(source.c_str(), name.c_str(), "proc", flags, r.data.c_str()) < 0) _exit(errno & 0xff);
-    for (const std::string& rel : r.proc.masked) {
-      int e = mount_guard::Mask(name + "/" + rel);
-      if (e != 0 && e != ENOENT) _exit(EPERM);
-    }
-    for (const std::string& rel : r.proc.readonly) {
-      int e = mount_guard::MakeReadOnly(name + "/" + rel);
-      if (e != 0 && e != ENOENT) _exit(EPERM);
-    }
+    std::string failed;
+    if (mount_guard::Apply(name + "/", r.proc.masked, r.proc.readonly, &failed) != 0) _exit(EPERM);
     int tree = static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, name.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE | O_CLOEXEC));
     if (tree < 0) _exit(errno & 0xff);
     if (setns(r.mnt.get(), CLONE_NEWNS) < 0 || fchdir(r.root.get()) < 0 || chroot(".") < 0 || fchdir(r.cwd.get()) < 0)

@@ -497,18 +497,11 @@ void WriteSysctls(const msg::ContainerSpec& spec) {
   }
 }
 
-void MaskPaths(const msg::ContainerSpec& spec) {
-  for (const std::string& path : spec.masked_paths) {
-    int e = mount_guard::Mask(path);
-    if (e != 0 && e != ENOENT) FailErrno(Format("masking %s", path.c_str()), e);
-  }
-}
-
-void ReadonlyPaths(const msg::ContainerSpec& spec) {
-  for (const std::string& path : spec.readonly_paths) {
-    int e = mount_guard::MakeReadOnly(path);
-    if (e != 0 && e != ENOENT) FailErrno(Format("making %s read-only", path.c_str()), e);
-  }
+// GuardPaths masks the spec's masked paths and makes its read-only paths read-only.
+void GuardPaths(const msg::ContainerSpec& spec) {
+  std::string failed;
+  int e = mount_guard::Apply("", spec.masked_paths, spec.readonly_paths, &failed);
+  if (e != 0) FailErrno(failed, e);
 }
 
 void RemountRootReadonly() {
@@ -793,8 +786,7 @@ void SetupInitRootfs(const ChildPlan& plan) {
   PivotRoot(rootfd);
   close(rootfd);
   WriteSysctls(spec);
-  MaskPaths(spec);
-  ReadonlyPaths(spec);
+  GuardPaths(spec);
   if (spec.rootfs_readonly) RemountRootReadonly();
   if (!spec.hostname.empty() && sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
     FailErrno("sethostname", errno);

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "log.h"
+#include "mount_guard.h"
 #include "self_confine.h"
 #include "sentry.h"
 #include "spawner.h"
@@ -107,10 +108,8 @@ std::string RunFromReadOnlyView(char** argv) {
   if (unshare(CLONE_NEWNS) < 0) return std::string("unshare(CLONE_NEWNS): ") + strerror(errno);
   if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
     return std::string("making / a slave: ") + strerror(errno);
-  if (mount(path, path, nullptr, MS_BIND, nullptr) < 0)
-    return std::string("binding ") + path + ": " + strerror(errno);
-  if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) < 0)
-    return std::string("making ") + path + " read-only: " + strerror(errno);
+  int e = mount_guard::MakeReadOnly(path);
+  if (e != 0) return std::string("making ") + path + " read-only: " + strerror(e);
   execv(path, argv);
   return std::string("re-executing ") + path + ": " + strerror(errno);
 }

@@ -36,4 +36,23 @@ int MakeReadOnly(const std::string& path) {
   return mount(nullptr, path.c_str(), nullptr, flags, nullptr) < 0 ? errno : 0;
 }
 
+int Apply(const std::string& base, const std::vector<std::string>& masked, const std::vector<std::string>& readonly,
+          std::string* failed) {
+  for (const std::string& p : masked) {
+    int e = Mask(base + p);
+    if (e != 0 && e != ENOENT) {
+      *failed = "masking " + base + p;
+      return e;
+    }
+  }
+  for (const std::string& p : readonly) {
+    int e = MakeReadOnly(base + p);
+    if (e != 0 && e != ENOENT) {
+      *failed = "making " + base + p + " read-only";
+      return e;
+    }
+  }
+  return 0;
+}
+
 }  // namespace mount_guard
