@@ -483,7 +483,8 @@ t.test('an exec of a missing binary fails and leaves the task running', async (t
 t.test('pause holds every process of a task and resume lets it go on', async (t) => {
   const c = harness();
   const id = uniqueId('pause');
-  if (!(await runDetached(t, id, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done']))) return;
+  // The count is replaced with a rename, never truncated in place: a read never sees an empty file.
+  if (!(await runDetached(t, id, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done']))) return;
   const counter = async (): Promise<number> => Number((await c.ctr(['task', 'exec', '--exec-id', uniqueId('n'), id, 'cat', '/tmp/n'], { timeoutMs: 20_000 })).stdout.trim());
   await sleep(300);
   const p = await c.ctr(['task', 'pause', id], { timeoutMs: 20_000 });
