@@ -373,20 +373,23 @@ async function main(): Promise<void> {
     const sysRunc = await syscallCosts(cd, RUNC_RUNTIME, probeDir);
     const sysTs = await syscallCosts(cd, RUNSC_TS_RUNTIME, probeDir, platformConfig(cd, 'ptrace'));
     const sysTsUnotify = await syscallCosts(cd, RUNSC_TS_RUNTIME, probeDir, platformConfig(cd, 'unotify'));
-    // File-system rows: runc, runsc-ts with file-access = "direct" (host directories bound as
-    // they are, like runc) and runsc-ts by default (exclusive: the gofer, with passthrough).
+    // File-system rows: runc; runsc-ts with file-access = "direct" (host directories bound as
+    // they are, like runc); runsc-ts by default (the gofer serves the image, read-only, under the
+    // snapshot's writable layer: overlay = "snapshot"); the gofer serving every read and write
+    // (overlay = "none"), also over FUSE io_uring; and the gofer under a memory upper layer.
     // One short-lived container per runtime and run; the order rotates from run to run, so
     // what one container leaves behind (writeback, a deleted snapshot) hits each alike.
     const fsb = installFsbench(cd.baseDir);
+    const goferOnly = runtimeConfig(cd, 'overlay-none', 'overlay = "none"\n');
     const fsVariants: FsVariant[] = [
       { label: 'runc', runtime: RUNC_RUNTIME },
       { label: 'direct', runtime: RUNSC_TS_RUNTIME, config: runtimeConfig(cd, 'file-access-direct', 'file-access = "direct"\n') },
-      { label: 'gofer', runtime: RUNSC_TS_RUNTIME },
+      { label: 'runsc-ts', runtime: RUNSC_TS_RUNTIME },
+      { label: 'gofer', runtime: RUNSC_TS_RUNTIME, config: goferOnly },
       // The same gofer where the host enables FUSE over io_uring (docs/OPERATIONS.md).
-      ...(fs.existsSync(ENABLE_URING) ? [{ label: 'io_uring', runtime: RUNSC_TS_RUNTIME, uring: true }] : []),
-      // The gofer under a tmpfs upper layer (overlay = true, room for the large file): new files
-      // never reach the gofer.
-      { label: 'overlay', runtime: RUNSC_TS_RUNTIME, config: runtimeConfig(cd, 'overlay', 'overlay = true\noverlay-size = "1Gi"\n') },
+      ...(fs.existsSync(ENABLE_URING) ? [{ label: 'io_uring', runtime: RUNSC_TS_RUNTIME, config: goferOnly, uring: true }] : []),
+      // The gofer under a tmpfs upper layer (room for the large file).
+      { label: 'memory', runtime: RUNSC_TS_RUNTIME, config: runtimeConfig(cd, 'overlay-memory', 'overlay = "memory"\noverlay-size = "1Gi"\n') },
     ];
     const fsRuns: FsResult[][] = fsVariants.map(() => []);
     for (let i = 0; i < FS_RUNS; i++) {
@@ -431,7 +434,7 @@ async function main(): Promise<void> {
       console.log(`${r.name.padEnd(w)}  ${fmt(r.runc, r.unit).padStart(10)}  ${fmt(r.runscTs, r.unit).padStart(10)}  ${ratio.padStart(7)}  ${r.target ?? ''}`);
     }
     // Ratios are runsc-ts / runc, for times and throughputs alike (a throughput wants ≥ 1, a
-    // time ≤ 1); the targets are for the default, the gofer column.
+    // time ≤ 1); the targets are for the default, the runsc-ts column.
     const fsRows: FsRow[] = [
       { name: 'stat() of image files (/bin/busybox, /etc/passwd, ...)', unit: 'ns', key: 'stat', target: '≤ 2×' },
       { name: 'open + read 4 KiB + close (64 files, warm)', unit: 'ns', key: 'smallread' },
@@ -447,15 +450,17 @@ async function main(): Promise<void> {
     const fw = Math.max(...fsRows.map((r) => r.name.length));
     const ratioOf = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
     console.log(`\nfile system in the container's root (its snapshot), medians of ${FS_RUNS} containers per column; ratios vs runc\n`);
-    console.log(`${'measure'.padEnd(fw)}  ${fsVariants.map((v, i) => `${v.label.padStart(10)}${i > 0 ? `  ${'ratio'.padStart(6)}` : ''}`).join('  ')}  target (gofer)`);
+    console.log(`${'measure'.padEnd(fw)}  ${fsVariants.map((v, i) => `${v.label.padStart(10)}${i > 0 ? `  ${'ratio'.padStart(6)}` : ''}`).join('  ')}  target (runsc-ts)`);
     for (const r of fsRows) {
       const [runc, ...others] = fsVariants.map((_, v) => fsMedian(v, r.key));
       const cells = others.map((x) => `${fmt(x, r.unit).padStart(10)}  ${ratioOf(x, runc).padStart(6)}`);
       console.log(`${r.name.padEnd(fw)}  ${fmt(runc, r.unit).padStart(10)}  ${cells.join('  ')}  ${r.target ?? ''}`);
     }
-    console.log('\ndirect = runsc-ts with file-access = "direct" (no gofer); gofer = runsc-ts by default (file-access = "exclusive")');
-    if (fsVariants.some((v) => v.uring)) console.log('io_uring = the gofer with FUSE over io_uring (enable_uring set for its start only, then put back)');
-    console.log('overlay = the gofer under a memory-backed upper layer (overlay = true): writes stay in the sandbox');
+    console.log('\ndirect = runsc-ts with file-access = "direct" (no gofer)');
+    console.log('runsc-ts = the default: the gofer serves the image read-only, the container\'s writes go to its snapshot (overlay = "snapshot")');
+    console.log('gofer = the gofer serves every read and write of the root (overlay = "none")');
+    if (fsVariants.some((v) => v.uring)) console.log('io_uring = that gofer over FUSE io_uring (enable_uring set for its start only, then put back)');
+    console.log('memory = the gofer under a memory-backed upper layer (overlay = "memory"): writes stay in the sandbox');
   } finally {
     cri.close();
     await cd.stop();

@@ -1,9 +1,11 @@
 // Container files through runsc-ts's file-access modes (exclusive and shared: the per-container
-// FUSE gofer with long or short caches; direct: host directories bound in; overlay: a tmpfs upper
-// layer over the root). fsconf (fsconf/fsconf.c) must print exactly what it prints under runc, in
-// the root and in a read-write bind, in every mode; the overlay keeps writes off the host and
-// has a size limit; the other modes write through to the host snapshot and (shared, direct) see
-// host changes; a bind cannot be left through symlinks, `..`, hard links or a rename race; a
+// FUSE gofer with long or short caches, serving the image read-only under the container's
+// writable snapshot by default; gofer: the gofer serving every read and write of the root;
+// direct: host directories bound in; memory: a tmpfs upper layer over the root). fsconf
+// (fsconf/fsconf.c) must print exactly what it prints under runc, in the root and in a
+// read-write bind, in every mode; the memory overlay keeps writes off the host and has a size
+// limit; the other modes write to the container's snapshot and (shared, direct) see host changes
+// in binds; a bind cannot be left through symlinks, `..`, hard links or a rename race; a
 // killed gofer makes file access fail promptly (not hang) and the container can still go; and no
 // gofer outlives its container. RUNSC_TS_IT_RUNTIME=io.containerd.runc.v2 runs the parts that
 // do not depend on runsc-ts's modes (fsconf's own expectations, writes through, binds, escapes)
@@ -50,16 +52,23 @@ t.teardown(async () => {
   await cd?.stop();
 });
 
-/** Mode is a runsc-ts file-access configuration; overlay is exclusive plus a tmpfs root overlay. */
-type Mode = 'exclusive' | 'shared' | 'direct' | 'overlay';
-const MODES: Mode[] = ['exclusive', 'shared', 'direct', 'overlay'];
+/**
+ * Mode is a runsc-ts file-access configuration: exclusive and shared with the default root
+ * overlay (the snapshot's writable layer over the image the gofer serves); gofer is exclusive
+ * with overlay = "none"; memory is exclusive with a tmpfs upper layer.
+ */
+type Mode = 'exclusive' | 'shared' | 'gofer' | 'direct' | 'memory';
+const MODES: Mode[] = ['exclusive', 'shared', 'gofer', 'direct', 'memory'];
 const OVERLAY_SIZE_MIB = 64;
 const MODE_CONFIG: Record<Mode, string> = {
   exclusive: 'file-access = "exclusive"\n',
   shared: 'file-access = "shared"\n',
+  gofer: 'file-access = "exclusive"\noverlay = "none"\n',
   direct: 'file-access = "direct"\n',
-  overlay: `file-access = "exclusive"\noverlay = true\noverlay-size = "${OVERLAY_SIZE_MIB}Mi"\n`,
+  memory: `file-access = "exclusive"\noverlay = "memory"\noverlay-size = "${OVERLAY_SIZE_MIB}Mi"\n`,
 };
+/** SNAPSHOT_OVERLAY are the modes whose root is the sandbox's overlay of the gofer's image and the snapshot's upper layer. */
+const SNAPSHOT_OVERLAY: Mode[] = ['exclusive', 'shared'];
 
 function newId(prefix: string): string {
   const id = uniqueId(prefix);
@@ -117,16 +126,30 @@ function bundleRootfs(id: string): string {
   return path.join(c.stateDir, 'io.containerd.runtime.v2.task', c.namespace, id, 'rootfs');
 }
 
-/** snapshotUpper is the upperdir of the overlay mounted on the bundle rootfs (the container's writable snapshot). */
-function snapshotUpper(id: string): string {
-  const rootfs = bundleRootfs(id);
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+/** upperdirOf is the upperdir option of the mount at mountPoint in a mountinfo text ('' if none). */
+function upperdirOf(mountinfo: string, mountPoint: string): string {
+  for (const line of mountinfo.split('\n')) {
     const fields = line.split(' ');
-    if (fields[4] !== rootfs) continue;
+    if (fields[4] !== mountPoint) continue;
     const m = /(?:^|,)upperdir=([^,]+)/.exec(fields[fields.length - 1] ?? '');
     if (m) return m[1].replace(/\\([0-7]{3})/g, (_s, o: string) => String.fromCharCode(parseInt(o, 8)));
   }
   return '';
+}
+
+/**
+ * snapshotUpper is the container's writable snapshot directory: the upperdir of the overlay on
+ * the bundle rootfs, or (where the host mount holds only the image) of the container's root.
+ */
+async function snapshotUpper(id: string): Promise<string> {
+  const host = upperdirOf(fs.readFileSync('/proc/self/mountinfo', 'utf8'), bundleRootfs(id));
+  if (host) return host;
+  const init = parseTaskList((await harness().ctr(['task', 'ls'], { timeoutMs: 10_000 })).stdout).find((row) => row.id === id)?.pid ?? 0;
+  try {
+    return upperdirOf(fs.readFileSync(`/proc/${init}/mountinfo`, 'utf8'), '/');
+  } catch {
+    return '';
+  }
 }
 
 /** treeOf lists every path under dir with its type, size and content hash (sorted), for before/after comparisons. */
@@ -213,6 +236,8 @@ interface FsconfRun {
   mountsBefore: string;
   mountsAfter: string;
   rootType: string;
+  /** rootOptions are the root mount's options as /proc/mounts shows them. */
+  rootOptions: string;
   volType: string;
   hostLeft: string[];
 }
@@ -256,6 +281,7 @@ async function runFsconf(runtime: string, mode: Mode | undefined, target: Target
     mountsBefore: section(result.stdout, 'mounts before'),
     mountsAfter: section(result.stdout, 'mounts after'),
     rootType: typeOf('/'),
+    rootOptions: new RegExp('^\\S+ / \\S+ (\\S+)', 'm').exec(types)?.[1] ?? '',
     volType: typeOf('/vol'),
     hostLeft: fs.readdirSync(vol),
   };
@@ -296,7 +322,7 @@ t.test('fsconf under runc, the reference: every expectation holds, EXDEV is exer
 });
 
 for (const mode of MODES) {
-  t.test(`fsconf under runsc-ts, ${mode}${mode === 'overlay' ? ' (exclusive + overlay)' : ''}: line for line what runc prints`, onlyRunscTs, async (t) => {
+  t.test(`fsconf under runsc-ts, ${mode}: line for line what runc prints`, onlyRunscTs, async (t) => {
     for (const target of TARGETS) {
       const r = await runFsconf(RUNSC_TS_RUNTIME, mode, target);
       const ref = reference.get(target);
@@ -304,11 +330,15 @@ for (const mode of MODES) {
       timings.push(`${mode} ${target}: ${secs(r.ms)}`);
       t.comment(`${label}: ${secs(r.ms)} (runc ${ref ? secs(ref.ms) : '?'})`);
       assertSane(t, label, r);
-      // The mode took effect: the root is FUSE with a gofer, overlayfs (on FUSE) with overlay, or
-      // the snapshot's overlayfs with direct; a bind is FUSE unless direct.
-      const rootWant = mode === 'exclusive' || mode === 'shared' ? 'fuse' : 'overlay';
+      // The mode took effect: the root is FUSE with the gofer alone, else overlayfs: on FUSE (the
+      // bundle rootfs the gofer serves is its lower layer) with the snapshot's upper layer or a
+      // tmpfs one, or the host's snapshot overlay with direct; a bind is FUSE unless direct.
+      const rootWant = mode === 'gofer' ? 'fuse' : 'overlay';
       const unread = '(nothing: /proc/mounts unreadable)';
       t.equal(r.rootType, rootWant, `${label}: / is ${rootWant}`, { got: r.rootType || unread });
+      if (SNAPSHOT_OVERLAY.includes(mode)) {
+        t.match(r.rootOptions, /(^|,)lowerdir=[^,:]*\/rootfs,upperdir=[^,]*\/fs,/, `${label}: its lower layer is the served rootfs, its upper the snapshot's`, { got: r.rootOptions });
+      }
       t.ok(r.volType !== '' && (r.volType === 'fuse') === (mode !== 'direct'), `${label}: /vol is ${mode === 'direct' ? 'the host dir, not FUSE' : 'fuse'}`, { got: r.volType || unread });
       if (!ref) {
         t.fail(`${label}: no runc reference to compare with`);
@@ -322,13 +352,13 @@ for (const mode of MODES) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. The overlay keeps writes in memory, within its size.
+// 2. The memory overlay keeps writes in memory, within its size.
 
-t.test('overlay: writes stay off the host snapshot, and more than overlay-size is ENOSPC', onlyRunscTs, async (t) => {
-  const id = await startDetached(t, 'overlay', 'overlay');
+t.test('overlay = "memory": writes stay off the host snapshot, and more than overlay-size is ENOSPC', onlyRunscTs, async (t) => {
+  const id = await startDetached(t, 'memory', 'memory');
   if (!id) return;
   const rootfs = bundleRootfs(id);
-  const upper = snapshotUpper(id);
+  const upper = await snapshotUpper(id);
   t.not(upper, '', `the snapshot's upperdir is found (${upper})`);
   const hostGroup = fs.readFileSync(path.join(rootfs, 'etc', 'group'), 'utf8');
   const rootBefore = treeOf(rootfs);
@@ -354,9 +384,9 @@ t.test('overlay: writes stay off the host snapshot, and more than overlay-size i
 });
 
 // ---------------------------------------------------------------------------------------------
-// 3. Without overlay, writes reach the host snapshot; shared binds see host changes.
+// 3. Without the memory overlay, writes reach the host snapshot; shared binds see host changes.
 
-const WRITE_THROUGH: Array<Mode | undefined> = IS_RUNSC_TS ? ['exclusive', 'shared', 'direct'] : [undefined];
+const WRITE_THROUGH: Array<Mode | undefined> = IS_RUNSC_TS ? ['exclusive', 'shared', 'gofer', 'direct'] : [undefined];
 /** HOST_CHANGE_DEADLINE_MS bounds how long a host change may take to show in a shared (or direct) bind. */
 const HOST_CHANGE_DEADLINE_MS = 3_000;
 
@@ -383,13 +413,22 @@ for (const mode of WRITE_THROUGH) {
       t.equal(gofers.length, mode === 'direct' ? 0 : 1, `${mode}: ${mode === 'direct' ? 'no gofer' : 'one gofer'} runs for the container`, { gofers });
     }
     const rootfs = bundleRootfs(id);
-    const upper = snapshotUpper(id);
+    const upper = await snapshotUpper(id);
     const w = await exec(id, ['sh', '-c', `echo "${name} wrote this" > /written && echo "extra:x:4242:" >> /etc/group && echo "to vol" > /vol/from-container`]);
     t.equal(w.code, 0, 'the container writes', output(w));
     const read = (p: string): string => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '(missing)');
-    t.equal(read(path.join(rootfs, 'written')), `${name} wrote this\n`, 'the new file is in the host rootfs');
+    t.not(upper, '', `the snapshot's upperdir is found (${upper})`);
     t.equal(read(path.join(upper, 'written')), `${name} wrote this\n`, "the new file is in the snapshot's upperdir");
-    t.match(read(path.join(rootfs, 'etc', 'group')), /\nextra:x:4242:\n$/, "the append to /etc/group is in the host's copy");
+    t.match(read(path.join(upper, 'etc', 'group')), /\nextra:x:4242:\n$/, "the appended /etc/group is in the snapshot's upperdir");
+    if (mode && SNAPSHOT_OVERLAY.includes(mode)) {
+      // The host mount on the bundle rootfs is the image alone, read-only: what the gofer serves.
+      t.equal(read(path.join(rootfs, 'written')), '(missing)', 'the bundle rootfs on the host (the image) has no new file');
+      t.notMatch(read(path.join(rootfs, 'etc', 'group')), /extra:x:4242/, "nor the append: it is the image's /etc/group");
+      t.equal(upperdirOf(fs.readFileSync('/proc/self/mountinfo', 'utf8'), rootfs), '', 'the snapshot is mounted nowhere on the host');
+    } else {
+      t.equal(read(path.join(rootfs, 'written')), `${name} wrote this\n`, 'the new file is in the host rootfs');
+      t.match(read(path.join(rootfs, 'etc', 'group')), /\nextra:x:4242:\n$/, "the append to /etc/group is in the host's copy");
+    }
     t.equal(read(path.join(vol, 'from-container')), 'to vol\n', 'the file written into the bind is in the host dir');
 
     // A name looked up (and missing) first, then created on the host.
@@ -400,12 +439,13 @@ for (const mode of WRITE_THROUGH) {
     fs.writeFileSync(path.join(vol, 'from-host'), 'made on the host\n');
     fs.writeFileSync(path.join(vol, 'changing'), 'two, longer\n');
     // exclusive promises nothing about host changes: a short look, for the report only.
-    const deadline = mode === 'exclusive' ? 1_000 : HOST_CHANGE_DEADLINE_MS;
+    const longCaches = mode === 'exclusive' || mode === 'gofer';
+    const deadline = longCaches ? 1_000 : HOST_CHANGE_DEADLINE_MS;
     const created = await visibleWithin(id, '/vol/from-host', 'made on the host\n', deadline);
     const changed = await visibleWithin(id, '/vol/changing', 'two, longer\n', deadline);
     const what = (v: { ms: number }): string => (v.ms < 0 ? `not within ${secs(deadline)}` : `after ${v.ms} ms`);
     t.comment(`${name}: a file created on the host shows ${what(created)}; a host change to a read file shows ${what(changed)}`);
-    if (mode === 'exclusive') {
+    if (longCaches) {
       // exclusive promises nothing about host changes (long caches: only the sandbox changes the files).
       t.pass('exclusive: host changes are not promised to show (reported above)');
     } else {
@@ -418,10 +458,11 @@ for (const mode of WRITE_THROUGH) {
 // The gofer's fd budget: past half of it, the gofer asks the kernel to drop the least recently
 // looked-up names of a file system. Names that are mount points in the container (/proc, /dev,
 // /sys, binds) must survive that: the kernel detaches the mounts under a dropped name.
-t.test('exclusive: mounts survive the gofer dropping names past its fd budget', onlyRunscTs, async (t) => {
+t.test('gofer: mounts survive the gofer dropping names past its fd budget', onlyRunscTs, async (t) => {
   const c = harness();
   const vol = hostDir('budget');
-  const id = await startDetached(t, 'budget', 'exclusive', bind(vol, '/vol'));
+  // overlay = "none": the files created in the root are the gofer's to serve.
+  const id = await startDetached(t, 'budget', 'gofer', bind(vol, '/vol'));
   if (!id) return;
   const gofer = goferProcesses().find((g) => g.id === id);
   t.ok(gofer, 'the gofer is found');
@@ -459,6 +500,40 @@ t.test('exclusive: mounts survive the gofer dropping names past its fd budget', 
   t.equal(write.code, 0, 'the container writes into /vol', output(write));
   const inRoot = fs.existsSync(path.join(bundleRootfs(id), 'vol', 'probe'));
   t.ok(fs.existsSync(path.join(vol, 'probe')), 'and the write lands in the host dir', { landedIn: inRoot ? "the rootfs snapshot's /vol" : 'neither' });
+});
+
+// The snapshot outlives a task, as under runc: a new task of the same container finds what the
+// last one wrote (the sandbox mounts the snapshot's upper layer again over the image).
+t.test(`${IS_RUNSC_TS ? 'exclusive' : RUNTIME}: a second task of the container finds the first one's writes`, async (t) => {
+  const c = harness();
+  const id = await startDetached(t, 'again', IS_RUNSC_TS ? 'exclusive' : undefined);
+  if (!id) return;
+  const w = await exec(id, ['sh', '-c', 'echo kept > /kept && rm /etc/passwd && mkdir -p /d/e && echo deep > /d/e/f']);
+  t.equal(w.code, 0, 'the first task writes a file, removes an image file and makes directories', output(w));
+  const k = await c.ctr(['task', 'kill', '--signal', 'SIGKILL', id], { timeoutMs: 20_000 });
+  t.equal(k.code, 0, 'ctr task kill exits 0', output(k));
+  t.equal(await waitFor(() => taskStatus(c, id), (s) => s === 'STOPPED', 20_000), 'STOPPED', 'the first task stops');
+  const d = await c.ctr(['task', 'delete', id], { timeoutMs: 20_000 });
+  t.equal(d.code, 0, 'ctr task delete exits 0', output(d));
+  const st = await c.ctr(['task', 'start', '-d', id], { timeoutMs: 30_000 });
+  t.equal(st.code, 0, 'ctr task start -d starts a second task', output(st));
+  t.equal(await waitFor(() => taskStatus(c, id), (s) => s === 'RUNNING', 20_000), 'RUNNING', 'the second task runs');
+  const r = await exec(id, ['sh', '-c', 'cat /kept /d/e/f; ls /etc/passwd 2>&1; ls /etc/group']);
+  t.equal(r.stdout, "kept\ndeep\nls: /etc/passwd: No such file or directory\n/etc/group\n", "it sees the first task's files and its removal, and the image's other files", output(r));
+});
+
+// A snapshot that is not an overlay (containerd's native snapshotter: a plain directory bound)
+// has no writable layer to put over the image: the gofer serves the root, writes included.
+t.test('exclusive on a native snapshot: the gofer serves the whole root, and says so in the log', onlyRunscTs, async (t) => {
+  const c = harness();
+  const id = await startDetached(t, 'native', 'exclusive', ['--snapshotter', 'native']);
+  if (!id) return;
+  const r = await exec(id, ['sh', '-c', 'echo native-wrote > /native-written && grep -E "^[^ ]+ / " /proc/mounts | cut -d" " -f3']);
+  t.equal(r.stdout, 'fuse\n', 'the root is the FUSE file system itself', output(r));
+  const host = path.join(bundleRootfs(id), 'native-written');
+  t.equal(fs.existsSync(host) ? fs.readFileSync(host, 'utf8') : '(missing)', 'native-wrote\n', 'the write is in the snapshot on the host');
+  const said = fs.readFileSync(c.logPath, 'utf8').split('\n').filter((l) => l.includes('not a writable overlay snapshot') && l.includes(`id=${id}`));
+  t.equal(said.length, 1, 'the shim logged why the root has no overlay', { said });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Ordinary software in a default `ctr run` container: a dynamically linked C program whose image
 // holds only the libraries ldd names, python3 with its standard library (threads, subprocesses,
-// signals, pipes, sockets, files; also on the ptrace platform and under the overlay), TCP over
+// signals, pipes, sockets, files; also on the ptrace platform, with overlay none and memory), TCP over
 // 127.0.0.1, and a pty opened through /dev/ptmx. Images are made from the host's files
 // (image.ts) and cached. RUNSC_TS_IT_RUNTIME=io.containerd.runc.v2 runs the same tests against
 // runc, to check the tests themselves. `ctr run -t` and `ctr task exec -t` are ctr.test.ts's.
@@ -136,9 +136,9 @@ t.test('python3 runs threads, subprocesses, signals, fork and pipes, a socketpai
   t.equal(r.code, 0, 'python3 exits 0', output(r));
 });
 
-t.test('python3 checks pass on the ptrace platform and under the overlay too', { skip: NO_PYTHON || (!IS_RUNSC_TS && `${RUNTIME} has neither`) }, async (t) => {
+t.test('python3 checks pass on the ptrace platform, with the gofer serving writes and under the memory overlay too', { skip: NO_PYTHON || (!IS_RUNSC_TS && `${RUNTIME} has none of them`) }, async (t) => {
   await pythonImage();
-  for (const [name, toml] of [['ptrace', 'platform = "ptrace"'], ['overlay', 'overlay = true']]) {
+  for (const [name, toml] of [['ptrace', 'platform = "ptrace"'], ['gofer', 'overlay = "none"'], ['memory', 'overlay = "memory"']]) {
     const cfg = path.join(harness().baseDir, `software-${name}.toml`);
     fs.writeFileSync(cfg, toml + '\n');
     const r = await runPython(t, `python-${name}`, 'checks.py', ['--runtime-config-path', cfg]);

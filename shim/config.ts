@@ -21,9 +21,17 @@ export interface SandboxConfig {
    * sandbox's set-up binds the host directories themselves, no gofer.
    */
   fileAccess: 'exclusive' | 'shared' | 'direct';
-  /** overlay: a memory-backed upper layer over the root, so writes never reach the host image. */
-  overlay: boolean;
-  /** overlaySize: the upper layer's size limit in bytes. */
+  /**
+   * overlay: the root's writable layer, with a gofer. snapshot (default): the sandbox mounts the
+   * root as an overlay of the image, served read-only by the gofer, under the container's writable
+   * snapshot (containerd's overlay snapshotter), so writes land on disk where runc puts them and
+   * never cross the gofer (as gVisor's default rootfs overlay keeps them out of the gofer); a
+   * snapshot of another kind falls back to none. memory (`true`): a size-limited tmpfs upper
+   * layer, so writes never reach the host at all. none (`false`): the gofer serves every read and
+   * write of the root.
+   */
+  overlay: 'snapshot' | 'memory' | 'none';
+  /** overlaySize: the memory upper layer's size limit in bytes. */
   overlaySize: number;
   /** network: sandbox = the spec's network namespace; none = a new empty one; host = the host's. */
   network: 'sandbox' | 'none' | 'host';
@@ -45,7 +53,7 @@ export interface SandboxConfig {
 export const DEFAULT_CONFIG: SandboxConfig = {
   platform: 'unotify',  // measured faster than ptrace (docs/SYSCALLS.md)
   fileAccess: 'exclusive',
-  overlay: false,
+  overlay: 'snapshot',
   overlaySize: 256 << 20,
   network: 'sandbox',
   debug: false,
@@ -142,7 +150,9 @@ export function configFromToml(values: Record<string, Value>, file: string): San
         c.straceLogSize = v;
         break;
       case 'overlay':
-        c.overlay = bool(file, key, v);
+        // true and false: the flag's first form (a memory upper layer or none).
+        if (typeof v === 'boolean' || v === 'true' || v === 'false') c.overlay = bool(file, key, v) ? 'memory' : 'none';
+        else c.overlay = oneOf(file, key, v, ['snapshot', 'memory', 'none'] as const);
         break;
       case 'overlay-size':
         c.overlaySize = byteSize(file, key, v);
@@ -151,7 +161,8 @@ export function configFromToml(values: Record<string, Value>, file: string): San
         throw invalidArgument(`${file}: unknown flag "${key}"`);
     }
   }
-  if (c.overlay && c.fileAccess === 'direct') throw invalidArgument(`${file}: overlay = true needs file-access exclusive or shared (the overlay sits on the gofer's file system)`);
+  // direct binds the snapshot itself: its writes already land there, so the default says nothing.
+  if (c.overlay === 'memory' && c.fileAccess === 'direct') throw invalidArgument(`${file}: overlay = "memory" needs file-access exclusive or shared (the overlay sits on the gofer's file system)`);
   return c;
 }
 

@@ -125,9 +125,10 @@ export class Gofer implements FileServer {
     }
     const args = ['--id', id, '--mode', config.fileAccess === 'shared' ? 'shared' : 'exclusive'];
     // A FUSE root with kernel passthrough to files on containerd's overlayfs needs stack depth 2,
-    // and a file system of depth 2 cannot be an overlay's lower layer: with overlay, depth 1 (the
-    // gofer then serves reads and writes of overlay-backed files itself).
-    args.push('--passthrough-depth', config.overlay ? '1' : '2');
+    // and a file system of depth 2 cannot be an overlay's lower layer: under an overlay, depth 1
+    // (files of a one-layer image, a plain directory, still pass through; the gofer serves reads
+    // of files that live on an overlayfs itself).
+    args.push('--passthrough-depth', config.overlay === 'none' ? '2' : '1');
     // Only the runtime config's debug (not containerd's log level): a debug gofer logs every
     // request and logs, instead of refusing, a system call outside its seccomp allow-list.
     if (config.debug) args.push('--debug');

@@ -1,5 +1,6 @@
 // Mounts the root file system containerd prepared (CreateTaskRequest.rootfs) at <bundle>/rootfs,
 // and unmounts it again; the shim owns that mount from Create to Delete.
+import * as path from 'path';
 import { errnoMessage, invalidArgument } from './errors';
 import { native } from './native';
 import { MS, parseMountOptions } from './spec/convert';
@@ -48,5 +49,65 @@ export function unmountAll(target: string): void {
       if (code === 'EINVAL' || code === 'ENOENT') return; // not a mount point (any more)
       throw err;
     }
+  }
+}
+
+/** SnapshotLayers is an overlay snapshot split into its image layers and its writable layer. */
+export interface SnapshotLayers {
+  /** lowers are the image's layer directories, top first (overlayfs lowerdir order). */
+  lowers: string[];
+  upperdir: string;
+  workdir: string;
+  /** options are the snapshot's other overlay options ("index=off", "userxattr", ...). */
+  options: string[];
+}
+
+/**
+ * snapshotLayers splits containerd's overlay snapshot (one overlay mount with lowerdir, upperdir
+ * and workdir) into its layers; any other rootfs (a bind, several mounts, a view without an upper
+ * layer) is undefined.
+ */
+export function snapshotLayers(mounts: RootfsMount[]): SnapshotLayers | undefined {
+  if (mounts.length !== 1 || mounts[0].type !== 'overlay') return undefined;
+  let lowers: string[] = [];
+  let upperdir = '';
+  let workdir = '';
+  const options: string[] = [];
+  for (const o of mounts[0].options ?? []) {
+    const eq = o.indexOf('=');
+    const key = eq < 0 ? o : o.slice(0, eq);
+    const value = eq < 0 ? '' : o.slice(eq + 1);
+    if (key === 'lowerdir') lowers = value.split(':').filter((l) => l !== '');
+    else if (key === 'upperdir') upperdir = value;
+    else if (key === 'workdir') workdir = value;
+    else if (o !== 'rw') options.push(o);
+  }
+  const plain = (p: string): boolean => path.isAbsolute(p) && !/[,\\:]/.test(p);
+  if (lowers.length === 0 || !plain(upperdir) || !plain(workdir) || !lowers.every(plain)) return undefined;
+  return { lowers, upperdir, workdir, options };
+}
+
+/**
+ * mountImage mounts a snapshot's image layers alone, read-only, at target: the one layer
+ * directory bound, or an overlay of the layers (with the snapshot's userxattr, which says how
+ * its whiteouts are marked).
+ */
+export function mountImage(layers: SnapshotLayers, target: string, where: string): void {
+  const what = `${where}: mounting the rootfs image layers read-only (${layers.lowers.join(':')})`;
+  try {
+    if (layers.lowers.length === 1) {
+      native.mount(layers.lowers[0], target, '', MS.BIND, '');
+      try {
+        native.mount('', target, '', MS.BIND | MS.REMOUNT | MS.RDONLY, '');
+      } catch (err) {
+        unmountAll(target);
+        throw err;
+      }
+      return;
+    }
+    const extra = layers.options.includes('userxattr') ? ',userxattr' : '';
+    native.mount('overlay', target, 'overlay', MS.RDONLY, `lowerdir=${layers.lowers.join(':')}${extra}`);
+  } catch (err) {
+    throw invalidArgument(`${what}: ${errnoMessage(err)}`);
   }
 }

@@ -314,12 +314,24 @@ bool MountFuse(int fuse_fd, mode_t root_type, const std::string& target, unsigne
   return rc == 0;
 }
 
-// MountRootFuse replaces the root with the gofer's FUSE file system; with overlay_size, with an
-// overlay of a size-limited tmpfs over it, all mounted on the rootfs path: the tmpfs first (it
-// holds the FUSE mount point and the overlay's upper and work directories), the overlay on top.
+// MountRootFuse replaces the root with the gofer's FUSE file system, and then:
+//  - with root_overlay, mounts an overlay on the same path whose lower layer is that FUSE mount
+//    (the image, read-only) and whose upper and work directories are the container's snapshot;
+//  - with overlay_size, mounts a size-limited tmpfs first (it holds the FUSE mount point and the
+//    overlay's upper and work directories), the overlay on top.
 void MountRootFuse(const msg::ContainerSpec& spec, int fuse_fd) {
   const std::string& root = spec.rootfs;
   std::string what = Format("mounting the gofer's file system at rootfs \"%s\"", root.c_str());
+  const msg::RootOverlay& ro = spec.root_overlay;
+  if (!ro.upperdir.empty()) {
+    if (!MountFuse(fuse_fd, S_IFDIR, root, MS_RDONLY)) FailErrno(what, errno);
+    // lowerdir is resolved before the overlay covers the path: it names the FUSE mount.
+    std::string data = Format("lowerdir=%s,upperdir=%s,workdir=%s", root.c_str(), ro.upperdir.c_str(), ro.workdir.c_str());
+    if (!ro.options.empty()) data += "," + ro.options;
+    if (mount("overlay", root.c_str(), "overlay", 0, data.c_str()) < 0)
+      FailErrno(Format("mounting the root overlay (upperdir \"%s\")", ro.upperdir.c_str()), errno);
+    return;
+  }
   if (spec.overlay_size == 0) {
     if (!MountFuse(fuse_fd, S_IFDIR, root, 0)) FailErrno(what, errno);
     return;

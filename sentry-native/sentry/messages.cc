@@ -138,6 +138,19 @@ bool DecodeNamespace(std::string_view data, Namespace* out) {
   return r.ok();
 }
 
+bool DecodeRootOverlay(std::string_view data, RootOverlay* out) {
+  Reader r(data);
+  while (r.Next()) {
+    switch (r.field()) {
+      case 1: out->upperdir = r.ReadString(); break;
+      case 2: out->workdir = r.ReadString(); break;
+      case 3: out->options = r.ReadString(); break;
+      default: r.Skip();
+    }
+  }
+  return r.ok();
+}
+
 bool DecodeSeccompArg(std::string_view data, SeccompArg* out) {
   Reader r(data);
   while (r.Next()) {
@@ -287,6 +300,7 @@ bool DecodeContainerSpec(std::string_view data, ContainerSpec* out) {
       case 12: out->cgroup_path = r.ReadString(); break;
       case 13: out->root_fuse = r.ReadBool(); break;
       case 14: out->overlay_size = r.ReadVarint(); break;
+      case 15: ok = ok && DecodeRootOverlay(r.ReadBytes(), &out->root_overlay); break;
       default: r.Skip();
     }
   }

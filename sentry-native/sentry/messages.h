@@ -148,6 +148,13 @@ struct Seccomp {
   uint32_t platform = kPlatformPtrace;       // TrapPlatform
 };
 
+// RootOverlay is control.proto RootOverlay.
+struct RootOverlay {
+  std::string upperdir;
+  std::string workdir;
+  std::string options;
+};
+
 // ContainerSpec is control.proto ContainerSpec; has_seccomp tells an absent Seccomp message.
 struct ContainerSpec {
   std::string rootfs;
@@ -165,6 +172,7 @@ struct ContainerSpec {
   std::string cgroup_path;
   bool root_fuse = false;
   uint64_t overlay_size = 0;
+  RootOverlay root_overlay;  // upperdir empty = none
 };
 
 // CreateContainerRequest is control.proto CreateContainerRequest.

@@ -66,19 +66,40 @@ void Sentry::Dispatch(uint32_t stream, const std::string& service, const std::st
   control_->ReplyError(stream, Status(kUnimplemented, "method " + method));
 }
 
+// RootOverlayError says what is wrong with a spec's root overlay ("" = nothing).
+static std::string RootOverlayError(const msg::ContainerSpec& spec) {
+  const msg::RootOverlay& ro = spec.root_overlay;
+  bool snapshot = !ro.upperdir.empty() || !ro.workdir.empty();
+  if ((spec.overlay_size > 0 || snapshot) && !spec.root_fuse) return "a root overlay needs the root served by a gofer";
+  if (!snapshot) return "";
+  if (spec.overlay_size > 0) return "a root overlay has either a memory upper layer or the snapshot's, not both";
+  if (ro.upperdir.empty() || ro.upperdir[0] != '/' || ro.workdir.empty() || ro.workdir[0] != '/')
+    return "the root overlay's upperdir and workdir must be absolute paths";
+  // Mount options are a comma-separated list: neither path may hold a comma or an escape.
+  if (ro.upperdir.find_first_of(",\\") != std::string::npos || ro.workdir.find_first_of(",\\") != std::string::npos ||
+      ro.options.find('\\') != std::string::npos)
+    return "the root overlay's directories or options hold a comma or backslash";
+  return "";
+}
+
 // TakeFuseFds takes the gofers' /dev/fuse fds that follow the stdio fds: one for the root when
-// root_fuse, then one per fuse mount.
+// root_fuse, then one per fuse mount. On error the queued fds are closed: they belong to this request.
 Status Sentry::TakeFuseFds(const msg::ContainerSpec& spec, std::vector<unique_fd>* out) {
   size_t wanted = spec.root_fuse ? 1 : 0;
   for (const msg::Mount& m : spec.mounts) wanted += m.fuse ? 1 : 0;
   size_t queued = control_->QueuedFds();
+  Status err;
+  std::string overlay = RootOverlayError(spec);
   if (queued < wanted) {
-    for (size_t i = 0; i < queued; i++) control_->TakeFd();  // closed: they belong to this request
-    return Status(kInvalidArgument, "the spec names " + std::to_string(wanted) + " gofer mounts but " +
-                                        std::to_string(queued) + " /dev/fuse fds were received");
+    err = Status(kInvalidArgument, "the spec names " + std::to_string(wanted) + " gofer mounts but " +
+                                       std::to_string(queued) + " /dev/fuse fds were received");
+  } else if (!overlay.empty()) {
+    err = Status(kInvalidArgument, overlay);
   }
-  if (spec.overlay_size > 0 && !spec.root_fuse)
-    return Status(kInvalidArgument, "a root overlay needs the root served by a gofer");
+  if (!err.ok()) {
+    for (size_t i = 0; i < queued; i++) control_->TakeFd();
+    return err;
+  }
   for (size_t i = 0; i < wanted; i++) out->push_back(control_->TakeFd());
   return Status();
 }

@@ -9,7 +9,7 @@ import { alreadyExists, errnoMessage, failedPrecondition, invalidArgument, notFo
 import { Publisher, timestamp } from '../events';
 import { FileServer, Gofer, StartGofer } from '../gofer';
 import { isDebug, log, setDebug, setLogFormat } from '../log';
-import { mountRootfs, unmountAll } from '../rootfs';
+import { mountImage, mountRootfs, snapshotLayers, unmountAll } from '../rootfs';
 import type { ExitInfo, SandboxControl } from '../sentry';
 import { cgroupPath, convertProcess, convertSpec } from '../spec/convert';
 import type { OciProcess, OciSpec } from '../spec/oci';
@@ -135,7 +135,14 @@ export class TaskService {
     const processSpec = convertProcess(spec.process, {}, where);
     const config = this.config ?? loadConfig(r.options);
     const mounted = r.rootfs.length > 0;
-    if (mounted) mountRootfs(r.rootfs, rootfs, where);
+    // overlay = snapshot: the host mount holds only the image, which the gofer serves; the
+    // sandbox puts the snapshot's writable layer over it (never mounted twice: overlayfs forbids).
+    const layers = config.fileAccess !== 'direct' && config.overlay === 'snapshot' ? snapshotLayers(r.rootfs) : undefined;
+    if (config.fileAccess !== 'direct' && config.overlay === 'snapshot' && !layers && mounted) {
+      log.info('the rootfs is not a writable overlay snapshot: the gofer serves all of it', { id: r.id, types: r.rootfs.map((m) => m.type).join(',') });
+    }
+    if (layers) mountImage(layers, rootfs, where);
+    else if (mounted) mountRootfs(r.rootfs, rootfs, where);
     let stdio: OpenStdio | undefined;
     let gofer: FileServer | undefined;
     try {
@@ -145,12 +152,15 @@ export class TaskService {
       let fuseFds: number[] = [];
       if (config.fileAccess !== 'direct') {
         try {
-          ({ gofer, fds: fuseFds } = await (this.opts.startGofer ?? Gofer.start)(r.id, rootfs, containerSpec.mounts ?? [], config));
+          // The overlay the root really gets (the gofer serves an overlay's lower layer differently).
+          const overlay = layers ? 'snapshot' : config.overlay === 'memory' ? 'memory' : 'none';
+          ({ gofer, fds: fuseFds } = await (this.opts.startGofer ?? Gofer.start)(r.id, rootfs, containerSpec.mounts ?? [], { ...config, overlay }));
         } catch (err) {
           throw failedPrecondition(`${where}: starting the gofer: ${(err as Error).message}`);
         }
         containerSpec.rootFuse = true;
-        containerSpec.overlaySize = config.overlay ? config.overlaySize : 0;
+        containerSpec.overlaySize = config.overlay === 'memory' ? config.overlaySize : 0;
+        if (layers) containerSpec.rootOverlay = { upperdir: layers.upperdir, workdir: layers.workdir, options: layers.options.join(',') };
       }
       if (!this.config) {
         this.config = config;
