@@ -16,7 +16,7 @@ import * as path from 'path';
 import t from 'tap';
 import { Containerd, RUNC_RUNTIME, RUNSC_TS_RUNTIME, RunOptions, RunResult, runCommand, startContainerd } from './containerd';
 import { ENABLE_URING, TapTest, cleanReport, leakCheck, output, parsePs, parseTaskList, removeContainer, sleep, taskStatus, uniqueId, waitFor, withFuseUring } from './helpers';
-import { BUSYBOX_IMAGE, importImage } from './image';
+import { BUSYBOX_BINARY, BUSYBOX_IMAGE, LAYERED_IMAGE, buildLayeredImage, importArchive, importImage } from './image';
 import { installFsconf } from './fsconf';
 
 /** RUNTIME is the runtime under test: runsc-ts unless RUNSC_TS_IT_RUNTIME names another. */
@@ -46,6 +46,7 @@ const harness = (): Containerd => {
 t.before(async () => {
   cd = await startContainerd({ label: `fs-${RUNTIME.replace(/[^a-z0-9.-]/gi, '_')}` });
   await importImage(cd);
+  await importArchive(cd, await buildLayeredImage(), LAYERED_IMAGE, LAYERED_IMAGE, cd.namespace);
   fsconfDir = installFsconf(cd.baseDir);
 });
 t.teardown(async () => {
@@ -331,13 +332,15 @@ for (const mode of MODES) {
       t.comment(`${label}: ${secs(r.ms)} (runc ${ref ? secs(ref.ms) : '?'})`);
       assertSane(t, label, r);
       // The mode took effect: the root is FUSE with the gofer alone, else overlayfs: on FUSE (the
-      // bundle rootfs the gofer serves is its lower layer) with the snapshot's upper layer or a
-      // tmpfs one, or the host's snapshot overlay with direct; a bind is FUSE unless direct.
+      // image layers the gofer serves) under the snapshot's upper layer, on FUSE (the bundle
+      // rootfs) under a tmpfs, or the host's snapshot overlay with direct; a bind is FUSE unless
+      // direct.
       const rootWant = mode === 'gofer' ? 'fuse' : 'overlay';
       const unread = '(nothing: /proc/mounts unreadable)';
       t.equal(r.rootType, rootWant, `${label}: / is ${rootWant}`, { got: r.rootType || unread });
       if (SNAPSHOT_OVERLAY.includes(mode)) {
-        t.match(r.rootOptions, /(^|,)lowerdir=[^,:]*\/rootfs,upperdir=[^,]*\/fs,/, `${label}: its lower layer is the served rootfs, its upper the snapshot's`, { got: r.rootOptions });
+        // The sentry names the layers' FUSE mount points 0, 1, ... (top first).
+        t.match(r.rootOptions, /(^|,)lowerdir=0(:\d+)*,upperdir=[^,]*\/fs,/, `${label}: its lower layers are the gofer's, its upper the snapshot's`, { got: r.rootOptions });
       }
       t.ok(r.volType !== '' && (r.volType === 'fuse') === (mode !== 'direct'), `${label}: /vol is ${mode === 'direct' ? 'the host dir, not FUSE' : 'fuse'}`, { got: r.volType || unread });
       if (!ref) {
@@ -421,10 +424,9 @@ for (const mode of WRITE_THROUGH) {
     t.equal(read(path.join(upper, 'written')), `${name} wrote this\n`, "the new file is in the snapshot's upperdir");
     t.match(read(path.join(upper, 'etc', 'group')), /\nextra:x:4242:\n$/, "the appended /etc/group is in the snapshot's upperdir");
     if (mode && SNAPSHOT_OVERLAY.includes(mode)) {
-      // The host mount on the bundle rootfs is the image alone, read-only: what the gofer serves.
-      t.equal(read(path.join(rootfs, 'written')), '(missing)', 'the bundle rootfs on the host (the image) has no new file');
-      t.notMatch(read(path.join(rootfs, 'etc', 'group')), /extra:x:4242/, "nor the append: it is the image's /etc/group");
-      t.equal(upperdirOf(fs.readFileSync('/proc/self/mountinfo', 'utf8'), rootfs), '', 'the snapshot is mounted nowhere on the host');
+      // Nothing is mounted on the bundle rootfs: the gofer serves the image's layer directories.
+      t.same(fs.readdirSync(rootfs), [], 'the bundle rootfs on the host is an empty directory');
+      t.notOk(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === rootfs), 'nothing is mounted on it');
     } else {
       t.equal(read(path.join(rootfs, 'written')), `${name} wrote this\n`, 'the new file is in the host rootfs');
       t.match(read(path.join(rootfs, 'etc', 'group')), /\nextra:x:4242:\n$/, "the append to /etc/group is in the host's copy");
@@ -520,6 +522,53 @@ t.test(`${IS_RUNSC_TS ? 'exclusive' : RUNTIME}: a second task of the container f
   t.equal(await waitFor(() => taskStatus(c, id), (s) => s === 'RUNNING', 20_000), 'RUNNING', 'the second task runs');
   const r = await exec(id, ['sh', '-c', 'cat /kept /d/e/f; ls /etc/passwd 2>&1; ls /etc/group']);
   t.equal(r.stdout, "kept\ndeep\nls: /etc/passwd: No such file or directory\n/etc/group\n", "it sees the first task's files and its removal, and the image's other files", output(r));
+});
+
+// An image of three layers, with whiteouts (a file, a directory) and an opaque directory: the
+// container sees what runc shows, and changes it the same way, whether the gofer serves each
+// layer (overlay "snapshot": the sandbox's overlay reads the whiteouts through FUSE), the host's
+// overlay of them (overlay "none") or that under a memory upper layer.
+const LAYERED_SCRIPT = [
+  'find /data /gone /etc/layer /etc/only3 2>&1 | sort',
+  'cat /data/b /data/dir/z /etc/layer /etc/only3',
+  'echo ==',
+  'rm /data/b && echo new > /data/dir/new && cat /data/dir/new && rm -r /data/dir && mkdir /data/dir && ls -a /data/dir',
+  'echo changed > /etc/layer && cat /etc/layer && ls /data && mkdir /gone && ls -a /gone && ls /data/dir /gone | wc -l',
+].join('\n');
+const LAYERED_WANT = [
+  '/data', '/data/b', '/data/dir', '/data/dir/z', '/etc/layer', '/etc/only3', 'find: /gone: No such file or directory',
+  'b2', 'z3', '3', '3', '==',
+  'new', '.', '..',
+  'changed', 'dir', '.', '..', '3',
+  '',
+].join('\n');
+const LAYERED_MODES: Array<Mode | undefined> = IS_RUNSC_TS ? [undefined, 'exclusive', 'gofer', 'memory'] : [undefined];
+
+t.test('an image of three layers: whiteouts and an opaque directory hide what they should, in every mode, as under runc', async (t) => {
+  for (const mode of LAYERED_MODES) {
+    const runtime = mode ? RUNSC_TS_RUNTIME : REFERENCE;
+    const label = mode ?? 'runc';
+    const r = await harness().ctr(['run', '--rm', ...runtimeFlags(runtime, mode), LAYERED_IMAGE, newId(`layers-${label}`), 'sh', '-c', LAYERED_SCRIPT], { timeoutMs: 60_000 });
+    t.equal(r.code, 0, `${label}: the script exits 0`, output(r));
+    t.equal(r.stdout, LAYERED_WANT, `${label}: the layers' files, whiteouts and opaque directory, and the container's changes`, output(r));
+  }
+});
+
+// Kernel passthrough under the snapshot overlay: each layer is a plain directory, so reading the
+// image's files opens them through the gofer and reads them without it.
+t.test('exclusive: files of a multi-layer image are read by passthrough (the gofer sees OPEN, never READ)', onlyRunscTs, async (t) => {
+  const c = harness();
+  const cfg = path.join(c.baseDir, 'fs-exclusive-debug.toml');
+  fs.writeFileSync(cfg, 'file-access = "exclusive"\ndebug = true\n');
+  const id = newId('passthrough');
+  const r = await c.ctr(['run', '--rm', '--runtime', RUNSC_TS_RUNTIME, '--runtime-config-path', cfg, LAYERED_IMAGE, id, 'sh', '-c', 'cat /data/b /etc/only3 && cat /bin/busybox | wc -c'], { timeoutMs: 60_000 });
+  t.equal(r.code, 0, 'the container reads three files of two layers', output(r));
+  t.equal(r.stdout, `b2\n3\n${fs.statSync(BUSYBOX_BINARY).size}\n`, 'and gets their contents', output(r));
+  const lines = fs.readFileSync(c.logPath, 'utf8').split('\n').filter((l) => l.includes(`gofer ${id}: `));
+  const serving = lines.filter((l) => /serving .* passthrough on/.test(l));
+  t.equal(serving.length, 3, 'the gofer serves the three layers, each with passthrough on', { serving, lines: lines.slice(0, 10) });
+  t.ok(lines.some((l) => / OPEN unique=/.test(l)), 'the files are opened through the gofer', { lines: lines.length });
+  t.same(lines.filter((l) => / READ unique=/.test(l)), [], 'and never read through it');
 });
 
 // A snapshot that is not an overlay (containerd's native snapshotter: a plain directory bound)

@@ -180,18 +180,31 @@ export function ociArchive(
   runConfig: Record<string, unknown>,
   createdBy: string,
 ): { archive: Buffer; info: Omit<ImageArchive, 'path'> } {
-  const layerTar = tar(layer);
-  const layerGz = zlib.gzipSync(layerTar, { level: 9 });
-  const diffId = `sha256:${sha256(layerTar)}`;
-  const layerDigest = `sha256:${sha256(layerGz)}`;
+  return layeredOciArchive(ref, [layer], runConfig, createdBy);
+}
+
+// Builds an OCI image layout archive of `layers` (bottom first) named `ref` in memory; info's
+// layerDigest is the top layer's.
+export function layeredOciArchive(
+  ref: string,
+  layers: TarEntry[][],
+  runConfig: Record<string, unknown>,
+  createdBy: string,
+): { archive: Buffer; info: Omit<ImageArchive, 'path'> } {
+  const blobs = layers.map((entries) => {
+    const layerTar = tar(entries);
+    const gz = zlib.gzipSync(layerTar, { level: 9 });
+    return { gz, diffId: `sha256:${sha256(layerTar)}`, digest: `sha256:${sha256(gz)}` };
+  });
+  const created = new Date(MTIME * 1000).toISOString();
   const config = Buffer.from(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
-      created: new Date(MTIME * 1000).toISOString(),
+      created,
       config: runConfig,
-      rootfs: { type: 'layers', diff_ids: [diffId] },
-      history: [{ created: new Date(MTIME * 1000).toISOString(), created_by: createdBy }],
+      rootfs: { type: 'layers', diff_ids: blobs.map((b) => b.diffId) },
+      history: blobs.map((_b, i) => ({ created, created_by: `${createdBy}${blobs.length > 1 ? ` (layer ${i + 1})` : ''}` })),
     }),
   );
   const configDigest = `sha256:${sha256(config)}`;
@@ -200,7 +213,7 @@ export function ociArchive(
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layerGz.length }],
+      layers: blobs.map((b) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: b.digest, size: b.gz.length })),
     }),
   );
   const manifestDigest = `sha256:${sha256(manifest)}`;
@@ -232,12 +245,12 @@ export function ociArchive(
     { name: 'blobs', type: 'dir', mode: 0o755 },
     { name: 'blobs/sha256', type: 'dir', mode: 0o755 },
     blob(configDigest, config),
-    blob(layerDigest, layerGz),
+    ...blobs.map((b) => blob(b.digest, b.gz)),
     blob(manifestDigest, manifest),
     { name: 'index.json', type: 'file', mode: 0o644, data: index },
     { name: 'oci-layout', type: 'file', mode: 0o644, data: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },
   ]);
-  return { archive, info: { manifestDigest, configDigest, layerDigest } };
+  return { archive, info: { manifestDigest, configDigest, layerDigest: blobs[blobs.length - 1].digest } };
 }
 
 /** IMAGE_CACHE_DIR is where built image archives are cached between runs. */
@@ -578,4 +591,35 @@ export function buildPythonImage(dir: string = IMAGE_CACHE_DIR): Promise<string>
     },
     dir,
   );
+}
+
+/** LAYERED_IMAGE is the reference of the image made by buildLayeredImage. */
+export const LAYERED_IMAGE = 'localhost/runsc-ts/layered:test';
+
+// Bump when the layered image's layout changes.
+const LAYERED_FORMAT_VERSION = 'runsc-ts-layered-image-v1';
+
+/**
+ * buildLayeredImage makes a three-layer image (busybox; then /data and /gone; then changes on
+ * top with the OCI whiteout files containerd turns into overlay whiteouts: /data/a and /gone
+ * removed, /data/dir opaque) and returns its archive's path. What the container sees:
+ * /data/b ("b2"), /data/dir/z ("z3"), /etc/layer ("3"), /etc/only3 ("3"); no /data/a, no
+ * /data/dir/x or y, no /gone.
+ */
+export async function buildLayeredImage(dir: string = IMAGE_CACHE_DIR): Promise<string> {
+  const busybox = await fs.promises.readFile(BUSYBOX_BINARY);
+  const applets = busyboxApplets(BUSYBOX_BINARY);
+  const d = (name: string): TarEntry => ({ name, type: 'dir', mode: 0o755 });
+  const f = (name: string, text: string): TarEntry => ({ name, type: 'file', mode: 0o644, data: Buffer.from(text) });
+  const layers: TarEntry[][] = [
+    busyboxLayerEntries(busybox, applets),
+    [d('data'), f('data/a', 'a2\n'), f('data/b', 'b2\n'), d('data/dir'), f('data/dir/x', 'x2\n'), f('data/dir/y', 'y2\n'), d('gone'), f('gone/p', 'p2\n'), d('etc'), f('etc/layer', '2\n')],
+    [d('data'), f('data/.wh.a', ''), d('data/dir'), f('data/dir/.wh..wh..opq', ''), f('data/dir/z', 'z3\n'), f('.wh.gone', ''), d('etc'), f('etc/layer', '3\n'), f('etc/only3', '3\n')],
+  ];
+  const key = sha256(Buffer.concat([Buffer.from(`${LAYERED_FORMAT_VERSION}\0${LAYERED_IMAGE}\0${applets.join(',')}\0`), busybox]));
+  const file = path.join(dir, `layered-oci-${key.slice(0, 16)}.tar`);
+  if (fs.existsSync(file)) return file;
+  const { archive } = layeredOciArchive(LAYERED_IMAGE, layers, { Env: [IMAGE_PATH_ENV], Cmd: ['sh'] }, LAYERED_FORMAT_VERSION);
+  await writeCached(file, archive);
+  return file;
 }

@@ -50,8 +50,11 @@ export interface FileServer {
   onDied(handler: () => void): void;
 }
 
-/** StartGofer is Gofer.start's shape: the service takes another in tests. */
-export type StartGofer = (id: string, rootfs: string, mounts: SpecMount[], config: SandboxConfig) => Promise<{ gofer: FileServer; fds: number[] }>;
+/**
+ * StartGofer is Gofer.start's shape (the service takes another in tests): it serves rootfs, or
+ * with layers (overlay = snapshot) each image layer directory instead, top first.
+ */
+export type StartGofer = (id: string, rootfs: string, mounts: SpecMount[], config: SandboxConfig, layers?: string[]) => Promise<{ gofer: FileServer; fds: number[] }>;
 
 // The host's switches for FUSE over io_uring: the fuse module offers it only while enable_uring
 // is Y (runsc-ts never sets it; docs/OPERATIONS.md), and io_uring_disabled must let the gofer in.
@@ -106,14 +109,15 @@ export class Gofer implements FileServer {
   }
 
   /**
-   * start opens a /dev/fuse for the root and for every served bind of mounts (which it marks
-   * fuse), starts the gofer on them, and returns it with the fds for the sentry, root first. The
-   * caller sends those and then calls closeFds.
+   * start opens a /dev/fuse for the root (for each of its image layers, given layers) and for
+   * every served bind of mounts (which it marks fuse), starts the gofer on them, and returns it
+   * with the fds for the sentry, the root's first. The caller sends those and then calls closeFds.
    */
-  static async start(id: string, rootfs: string, mounts: SpecMount[], config: SandboxConfig): Promise<{ gofer: Gofer; fds: number[] }> {
+  static async start(id: string, rootfs: string, mounts: SpecMount[], config: SandboxConfig, layers?: string[]): Promise<{ gofer: Gofer; fds: number[] }> {
     const served: { fd: number; path: string }[] = [];
+    const rootPaths = layers ?? [rootfs];
     try {
-      served.push({ fd: fs.openSync(DEV_FUSE, 'r+'), path: rootfs });
+      for (const p of rootPaths) served.push({ fd: fs.openSync(DEV_FUSE, 'r+'), path: p });
       for (const m of mounts) {
         if (!servedByGofer(m)) continue;
         m.fuse = true;
@@ -125,9 +129,9 @@ export class Gofer implements FileServer {
     }
     const args = ['--id', id, '--mode', config.fileAccess === 'shared' ? 'shared' : 'exclusive'];
     // A FUSE root with kernel passthrough to files on containerd's overlayfs needs stack depth 2,
-    // and a file system of depth 2 cannot be an overlay's lower layer: under an overlay, depth 1
-    // (files of a one-layer image, a plain directory, still pass through; the gofer serves reads
-    // of files that live on an overlayfs itself).
+    // and a file system of depth 2 cannot be an overlay's lower layer: under an overlay, depth 1.
+    // Image layers are plain directories, so their files still pass through; under the memory
+    // overlay the gofer serves reads of the overlayfs-backed root itself.
     args.push('--passthrough-depth', config.overlay === 'none' ? '2' : '1');
     // Only the runtime config's debug (not containerd's log level): a debug gofer logs every
     // request and logs, instead of refusing, a system call outside its seccomp allow-list.
@@ -136,7 +140,7 @@ export class Gofer implements FileServer {
     args.push('--io-uring', ioUring ? 'on' : 'off');
     // The root is this container's alone (exclusive unless file-access says shared); binds are
     // host directories that the host or other containers may change: short caches.
-    served.forEach((s, i) => args.push(i === 0 ? '--serve' : '--serve-shared', `${3 + i}:${s.path}`));
+    served.forEach((s, i) => args.push(i < rootPaths.length ? '--serve' : '--serve-shared', `${3 + i}:${s.path}`));
     // The kernel detaches the mounts on a name the gofer asks it to drop (to keep its fds within
     // the limit): it never drops directories, and it is told which files are mount points.
     for (const m of mounts) if (m.destination && m.destination !== '/') args.push('--pin', m.destination);

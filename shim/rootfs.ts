@@ -86,28 +86,3 @@ export function snapshotLayers(mounts: RootfsMount[]): SnapshotLayers | undefine
   if (lowers.length === 0 || !plain(upperdir) || !plain(workdir) || !lowers.every(plain)) return undefined;
   return { lowers, upperdir, workdir, options };
 }
-
-/**
- * mountImage mounts a snapshot's image layers alone, read-only, at target: the one layer
- * directory bound, or an overlay of the layers (with the snapshot's userxattr, which says how
- * its whiteouts are marked).
- */
-export function mountImage(layers: SnapshotLayers, target: string, where: string): void {
-  const what = `${where}: mounting the rootfs image layers read-only (${layers.lowers.join(':')})`;
-  try {
-    if (layers.lowers.length === 1) {
-      native.mount(layers.lowers[0], target, '', MS.BIND, '');
-      try {
-        native.mount('', target, '', MS.BIND | MS.REMOUNT | MS.RDONLY, '');
-      } catch (err) {
-        unmountAll(target);
-        throw err;
-      }
-      return;
-    }
-    const extra = layers.options.includes('userxattr') ? ',userxattr' : '';
-    native.mount('overlay', target, 'overlay', MS.RDONLY, `lowerdir=${layers.lowers.join(':')}${extra}`);
-  } catch (err) {
-    throw invalidArgument(`${what}: ${errnoMessage(err)}`);
-  }
-}

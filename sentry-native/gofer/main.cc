@@ -197,7 +197,8 @@ bool Prepare(const Options& opts, Setup* s, std::string* err) {
     }
     Config cfg = s->cfg;
     if (opts.served[i].shared) cfg.mode = Mode::kShared;
-    if (i == 0) cfg.pins = opts.pins;
+    // Every root connection (the root, or each image layer of it) may hold a mount point.
+    if (!opts.served[i].shared) cfg.pins = opts.pins;
     s->conns.push_back(std::make_unique<Connection>(cfg, opts.served[i].fuse_fd, paths[i],
                                                     std::move(s->root.roots[i]), st));
   }

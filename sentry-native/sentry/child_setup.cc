@@ -314,37 +314,54 @@ bool MountFuse(int fuse_fd, mode_t root_type, const std::string& target, unsigne
   return rc == 0;
 }
 
-// MountRootFuse replaces the root with the gofer's FUSE file system, and then:
-//  - with root_overlay, mounts an overlay on the same path whose lower layer is that FUSE mount
-//    (the image, read-only) and whose upper and work directories are the container's snapshot;
-//  - with overlay_size, mounts a size-limited tmpfs first (it holds the FUSE mount point and the
-//    overlay's upper and work directories), the overlay on top.
-void MountRootFuse(const msg::ContainerSpec& spec, int fuse_fd) {
+// MountRootFuse mounts the root from the gofer's FUSE file systems, fuse_fds from *next on:
+//  - alone, the one FUSE file system is the root;
+//  - with root_overlay, a small tmpfs on the root path holds one mount point per image layer
+//    ("0" is the top one), each layer's FUSE file system is mounted there read-only, and an
+//    overlay of them under the snapshot's upper and work directories goes on top, same path;
+//  - with overlay_size, the tmpfs (of that size) holds the one FUSE mount point ("0") and the
+//    overlay's upper and work directories ("upper", "work").
+// Layer names are relative to the tmpfs (the working directory while the overlay is mounted), so
+// the mount options stay short whatever the number of layers and the length of the root path.
+void MountRootFuse(const msg::ContainerSpec& spec, const std::vector<int>& fuse_fds, size_t* next) {
   const std::string& root = spec.rootfs;
-  std::string what = Format("mounting the gofer's file system at rootfs \"%s\"", root.c_str());
   const msg::RootOverlay& ro = spec.root_overlay;
-  if (!ro.upperdir.empty()) {
-    if (!MountFuse(fuse_fd, S_IFDIR, root, MS_RDONLY)) FailErrno(what, errno);
-    // lowerdir is resolved before the overlay covers the path: it names the FUSE mount.
-    std::string data = Format("lowerdir=%s,upperdir=%s,workdir=%s", root.c_str(), ro.upperdir.c_str(), ro.workdir.c_str());
-    if (!ro.options.empty()) data += "," + ro.options;
-    if (mount("overlay", root.c_str(), "overlay", 0, data.c_str()) < 0)
-      FailErrno(Format("mounting the root overlay (upperdir \"%s\")", ro.upperdir.c_str()), errno);
+  bool snapshot = !ro.upperdir.empty();
+  size_t layers = snapshot ? ro.lower_layers : 1;
+  if (layers == 0 || fuse_fds.size() - *next < layers) Fail(kInvalidArgument, "too few /dev/fuse fds for the root");
+  std::string what = Format("mounting the gofer's file system at rootfs \"%s\"", root.c_str());
+  if (!snapshot && spec.overlay_size == 0) {
+    if (!MountFuse(fuse_fds[(*next)++], S_IFDIR, root, 0)) FailErrno(what, errno);
     return;
   }
-  if (spec.overlay_size == 0) {
-    if (!MountFuse(fuse_fd, S_IFDIR, root, 0)) FailErrno(what, errno);
-    return;
-  }
-  std::string size = Format("size=%llu,mode=755", static_cast<unsigned long long>(spec.overlay_size));
-  if (mount("runsc-ts-overlay", root.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, size.c_str()) < 0)
+  std::string tmpfs = snapshot ? std::string("size=1m,nr_inodes=1024,mode=755")
+                               : Format("size=%llu,mode=755", static_cast<unsigned long long>(spec.overlay_size));
+  if (mount("runsc-ts-overlay", root.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, tmpfs.c_str()) < 0)
     FailErrno("mounting the root overlay's tmpfs", errno);
-  for (const char* dir : {"/lower", "/upper", "/work"}) {
-    if (mkdir((root + dir).c_str(), 0755) < 0) FailErrno("making the root overlay's directories", errno);
+  if (chdir(root.c_str()) < 0) FailErrno("entering the root overlay's tmpfs", errno);
+  std::string lowerdir;
+  for (size_t i = 0; i < layers; i++) {
+    std::string dir = std::to_string(i);
+    if (mkdir(dir.c_str(), 0755) < 0) FailErrno("making the root overlay's directories", errno);
+    // Read-only: an overlay never writes to its lower layers.
+    if (!MountFuse(fuse_fds[(*next)++], S_IFDIR, root + "/" + dir, MS_RDONLY))
+      FailErrno(snapshot ? Format("%s (image layer %zu of %zu)", what.c_str(), i + 1, layers) : what, errno);
+    lowerdir += (i == 0 ? "" : ":") + dir;
   }
-  if (!MountFuse(fuse_fd, S_IFDIR, root + "/lower", 0)) FailErrno(what, errno);
-  std::string data = Format("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", root.c_str(), root.c_str(), root.c_str());
-  if (mount("overlay", root.c_str(), "overlay", 0, data.c_str()) < 0) FailErrno("mounting the root overlay", errno);
+  std::string data;
+  if (snapshot) {
+    data = Format("lowerdir=%s,upperdir=%s,workdir=%s", lowerdir.c_str(), ro.upperdir.c_str(), ro.workdir.c_str());
+    if (!ro.options.empty()) data += "," + ro.options;
+  } else {
+    for (const char* dir : {"upper", "work"}) {
+      if (mkdir(dir, 0755) < 0) FailErrno("making the root overlay's directories", errno);
+    }
+    data = "lowerdir=" + lowerdir + ",upperdir=upper,workdir=work";
+  }
+  if (mount("overlay", root.c_str(), "overlay", 0, data.c_str()) < 0) {
+    FailErrno(snapshot ? Format("mounting the root overlay (upperdir \"%s\")", ro.upperdir.c_str()) : std::string("mounting the root overlay"), errno);
+  }
+  if (chdir("/") < 0) FailErrno("leaving the root overlay's tmpfs", errno);
 }
 
 // MountOne performs one spec mount onto its destination resolved inside the root. A gofer-served
@@ -782,8 +799,7 @@ void SetupInitRootfs(const ChildPlan& plan) {
   MakeParentMountPrivate(spec.rootfs);
   size_t next_fuse = 0;
   if (spec.root_fuse) {
-    if (plan.fuse_fds.empty()) Fail(kInvalidArgument, "no /dev/fuse fd for the root");
-    MountRootFuse(spec, plan.fuse_fds[next_fuse++]);
+    MountRootFuse(spec, plan.fuse_fds, &next_fuse);
   } else if (mount(spec.rootfs.c_str(), spec.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
     FailErrno(Format("setting up rootfs \"%s\"", spec.rootfs.c_str()), errno);
   }

@@ -145,6 +145,7 @@ bool DecodeRootOverlay(std::string_view data, RootOverlay* out) {
       case 1: out->upperdir = r.ReadString(); break;
       case 2: out->workdir = r.ReadString(); break;
       case 3: out->options = r.ReadString(); break;
+      case 4: out->lower_layers = static_cast<uint32_t>(r.ReadVarint()); break;
       default: r.Skip();
     }
   }

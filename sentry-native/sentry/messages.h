@@ -153,6 +153,7 @@ struct RootOverlay {
   std::string upperdir;
   std::string workdir;
   std::string options;
+  uint32_t lower_layers = 0;
 };
 
 // ContainerSpec is control.proto ContainerSpec; has_seccomp tells an absent Seccomp message.

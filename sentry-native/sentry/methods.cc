@@ -66,6 +66,10 @@ void Sentry::Dispatch(uint32_t stream, const std::string& service, const std::st
   control_->ReplyError(stream, Status(kUnimplemented, "method " + method));
 }
 
+// kMaxRootLayers bounds a root overlay's image layers (overlayfs takes up to 500 lower layers;
+// images have tens at most).
+constexpr uint32_t kMaxRootLayers = 128;
+
 // RootOverlayError says what is wrong with a spec's root overlay ("" = nothing).
 static std::string RootOverlayError(const msg::ContainerSpec& spec) {
   const msg::RootOverlay& ro = spec.root_overlay;
@@ -73,6 +77,8 @@ static std::string RootOverlayError(const msg::ContainerSpec& spec) {
   if ((spec.overlay_size > 0 || snapshot) && !spec.root_fuse) return "a root overlay needs the root served by a gofer";
   if (!snapshot) return "";
   if (spec.overlay_size > 0) return "a root overlay has either a memory upper layer or the snapshot's, not both";
+  if (ro.lower_layers < 1 || ro.lower_layers > kMaxRootLayers)
+    return "the root overlay wants 1 to " + std::to_string(kMaxRootLayers) + " image layers, not " + std::to_string(ro.lower_layers);
   if (ro.upperdir.empty() || ro.upperdir[0] != '/' || ro.workdir.empty() || ro.workdir[0] != '/')
     return "the root overlay's upperdir and workdir must be absolute paths";
   // Mount options are a comma-separated list: neither path may hold a comma or an escape.
@@ -82,19 +88,19 @@ static std::string RootOverlayError(const msg::ContainerSpec& spec) {
   return "";
 }
 
-// TakeFuseFds takes the gofers' /dev/fuse fds that follow the stdio fds: one for the root when
-// root_fuse, then one per fuse mount. On error the queued fds are closed: they belong to this request.
+// TakeFuseFds takes the gofers' /dev/fuse fds that follow the stdio fds: the root's when
+// root_fuse (one, or one per image layer with a root overlay), then one per fuse mount. On error the queued fds are closed: they belong to this request.
 Status Sentry::TakeFuseFds(const msg::ContainerSpec& spec, std::vector<unique_fd>* out) {
-  size_t wanted = spec.root_fuse ? 1 : 0;
+  std::string overlay = RootOverlayError(spec);
+  size_t wanted = !spec.root_fuse ? 0 : spec.root_overlay.upperdir.empty() ? 1 : spec.root_overlay.lower_layers;
   for (const msg::Mount& m : spec.mounts) wanted += m.fuse ? 1 : 0;
   size_t queued = control_->QueuedFds();
   Status err;
-  std::string overlay = RootOverlayError(spec);
-  if (queued < wanted) {
+  if (!overlay.empty()) {
+    err = Status(kInvalidArgument, overlay);
+  } else if (queued < wanted) {
     err = Status(kInvalidArgument, "the spec names " + std::to_string(wanted) + " gofer mounts but " +
                                        std::to_string(queued) + " /dev/fuse fds were received");
-  } else if (!overlay.empty()) {
-    err = Status(kInvalidArgument, overlay);
   }
   if (!err.ok()) {
     for (size_t i = 0; i < queued; i++) control_->TakeFd();

@@ -9,7 +9,7 @@ import { alreadyExists, errnoMessage, failedPrecondition, invalidArgument, notFo
 import { Publisher, timestamp } from '../events';
 import { FileServer, Gofer, StartGofer } from '../gofer';
 import { isDebug, log, setDebug, setLogFormat } from '../log';
-import { mountImage, mountRootfs, snapshotLayers, unmountAll } from '../rootfs';
+import { mountRootfs, snapshotLayers, unmountAll } from '../rootfs';
 import type { ExitInfo, SandboxControl } from '../sentry';
 import { cgroupPath, convertProcess, convertSpec } from '../spec/convert';
 import type { OciProcess, OciSpec } from '../spec/oci';
@@ -135,14 +135,15 @@ export class TaskService {
     const processSpec = convertProcess(spec.process, {}, where);
     const config = this.config ?? loadConfig(r.options);
     const mounted = r.rootfs.length > 0;
-    // overlay = snapshot: the host mount holds only the image, which the gofer serves; the
-    // sandbox puts the snapshot's writable layer over it (never mounted twice: overlayfs forbids).
+    // overlay = snapshot: nothing is mounted on the host. The gofer serves each image layer
+    // directory and the sandbox mounts the overlay of them under the snapshot's writable layer
+    // (which must not be in two mounts: overlayfs forbids).
     const layers = config.fileAccess !== 'direct' && config.overlay === 'snapshot' ? snapshotLayers(r.rootfs) : undefined;
     if (config.fileAccess !== 'direct' && config.overlay === 'snapshot' && !layers && mounted) {
       log.info('the rootfs is not a writable overlay snapshot: the gofer serves all of it', { id: r.id, types: r.rootfs.map((m) => m.type).join(',') });
     }
-    if (layers) mountImage(layers, rootfs, where);
-    else if (mounted) mountRootfs(r.rootfs, rootfs, where);
+    const hostMounted = mounted && !layers;
+    if (hostMounted) mountRootfs(r.rootfs, rootfs, where);
     let stdio: OpenStdio | undefined;
     let gofer: FileServer | undefined;
     try {
@@ -154,13 +155,15 @@ export class TaskService {
         try {
           // The overlay the root really gets (the gofer serves an overlay's lower layer differently).
           const overlay = layers ? 'snapshot' : config.overlay === 'memory' ? 'memory' : 'none';
-          ({ gofer, fds: fuseFds } = await (this.opts.startGofer ?? Gofer.start)(r.id, rootfs, containerSpec.mounts ?? [], { ...config, overlay }));
+          ({ gofer, fds: fuseFds } = await (this.opts.startGofer ?? Gofer.start)(r.id, rootfs, containerSpec.mounts ?? [], { ...config, overlay }, layers?.lowers));
         } catch (err) {
           throw failedPrecondition(`${where}: starting the gofer: ${(err as Error).message}`);
         }
         containerSpec.rootFuse = true;
         containerSpec.overlaySize = config.overlay === 'memory' ? config.overlaySize : 0;
-        if (layers) containerSpec.rootOverlay = { upperdir: layers.upperdir, workdir: layers.workdir, options: layers.options.join(',') };
+        if (layers) {
+          containerSpec.rootOverlay = { upperdir: layers.upperdir, workdir: layers.workdir, options: layers.options.join(','), lowerLayers: layers.lowers.length };
+        }
       }
       if (!this.config) {
         this.config = config;
@@ -196,11 +199,11 @@ export class TaskService {
     } catch (err) {
       if (stdio) closeKeeper(stdio);
       await gofer?.stop(true);
-      if (mounted) unmountAll(rootfs);
+      if (hostMounted) unmountAll(rootfs);
       for (const e of await removeCgroup(cgroup)) log.warn('removing cgroup', { id: r.id, error: e });
       throw err;
     }
-    const c = new Container(r.id, bundle, spec, rootfs, mounted, cgroup, init, gofer);
+    const c = new Container(r.id, bundle, spec, rootfs, hostMounted, cgroup, init, gofer);
     this.containers.set(r.id, c);
     fs.writeFileSync(path.join(bundle, INIT_PID_FILE), String(init.pid));
     // For the launcher's `delete` after a crash: which cgroup directories to remove.

@@ -21,7 +21,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sentry_client import (MS_BIND, MS_RDONLY, MS_REC, PLATFORM_PTRACE, PLATFORM_UNOTIFY, RpcError, Sentry,  # noqa: E402
-                           default_mounts, mount_msg, process_msg, seccomp_msg, spec_msg, stdio_msg, trap_msg)
+                           default_mounts, f_bytes, f_msg, f_varint, mount_msg, process_msg, seccomp_msg, spec_msg, stdio_msg, trap_msg)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_BINARY = os.path.join(HERE, "..", "..", "build", "Release", "runsc-ts-sentry")
@@ -626,6 +626,38 @@ def test_bad_mount(env):
                  2, 'mounting "none" to rootfs at "/mnt/x": no such device')
 
 
+def test_root_overlay_checked(env):
+    # A root overlay is refused, before anything is mounted, unless it is whole: served by the
+    # gofer, with absolute directories that fit in mount options, 1 to 128 layers, one fd each
+    # (the fds of a refused request are closed: the next one starts from an empty queue).
+    def overlay(upper="/u/fs", work="/u/work", layers=1, options=""):
+        return f_msg(15, f_bytes(1, upper) + f_bytes(2, work) + f_bytes(3, options) + f_varint(4, layers))
+    def create(extra, nfds):
+        fds = [os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC) for _ in range(nfds)]
+        try:
+            env.sentry.create(env.name("ovl"), spec_msg(env.rootfs) + extra, process_msg(["true"]), fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+    fuse = f_varint(13, 1)
+    cases = [
+        (overlay(), 0, "a root overlay needs the root served by a gofer"),
+        (fuse + overlay(upper="u/fs"), 1, "upperdir and workdir must be absolute paths"),
+        (fuse + overlay(work=""), 1, "upperdir and workdir must be absolute paths"),
+        (fuse + overlay(upper="/u,x/fs"), 1, "hold a comma or backslash"),
+        (fuse + overlay(options="index=off,x=\\y"), 1, "hold a comma or backslash"),
+        (fuse + overlay(layers=0), 1, "wants 1 to 128 image layers, not 0"),
+        (fuse + overlay(layers=129), 1, "wants 1 to 128 image layers, not 129"),
+        (fuse + overlay(layers=3), 2, "the spec names 3 gofer mounts but 2 /dev/fuse fds were received"),
+        (fuse + f_varint(14, 1 << 20) + overlay(), 1, "either a memory upper layer or the snapshot's"),
+    ]
+    for extra, nfds, text in cases:
+        expect_error(lambda: create(extra, nfds), 3, text)
+    cid = env.name("after")
+    env.sentry.create(cid, spec_msg(env.rootfs), process_msg(["true"]))
+    env.sentry.destroy(cid)
+
+
 def test_user_namespace_rejected(env):
     expect_error(lambda: env.sentry.create(env.name("userns"), spec_msg(env.rootfs, namespaces=[("user", "")]),
                                            process_msg(["true"])), 3, "user namespaces are not supported yet")
@@ -1063,7 +1095,7 @@ def test_framing_limits_and_bad_messages(env):
     expect_error(lambda: s.result(stream), 8, "exceeds maximum message size")
     expect_error(lambda: s.call("Wait", b"\xff\xff"), 3, "malformed")
     # Unknown fields of every wire type are skipped.
-    from sentry_client import f_bytes, varint
+    from sentry_client import varint
     payload = f_bytes(1, "pause") + varint((9 << 3) | 0) + varint(7) + varint((10 << 3) | 1) + b"\0" * 8 + \
         varint((11 << 3) | 5) + b"\0" * 4 + f_bytes(12, "x")
     expect(len(s.call("Processes", payload).get(1, [])) >= 1, "unknown fields skipped")
