@@ -457,7 +457,7 @@ async function main(): Promise<void> {
       console.log(`${r.name.padEnd(fw)}  ${fmt(runc, r.unit).padStart(10)}  ${cells.join('  ')}  ${r.target ?? ''}`);
     }
     console.log('\ndirect = runsc-ts with file-access = "direct" (no gofer)');
-    console.log('runsc-ts = the default: the gofer serves the image read-only, the container\'s writes go to its snapshot (overlay = "snapshot")');
+    console.log('runsc-ts = the default: the gofer serves the image\'s layers read-only, the container\'s writes go to its snapshot (overlay = "snapshot")');
     console.log('gofer = the gofer serves every read and write of the root (overlay = "none")');
     if (fsVariants.some((v) => v.uring)) console.log('io_uring = that gofer over FUSE io_uring (enable_uring set for its start only, then put back)');
     console.log('memory = the gofer under a memory-backed upper layer (overlay = "memory"): writes stay in the sandbox');

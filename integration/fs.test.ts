@@ -524,6 +524,30 @@ t.test(`${IS_RUNSC_TS ? 'exclusive' : RUNTIME}: a second task of the container f
   t.equal(r.stdout, "kept\ndeep\nls: /etc/passwd: No such file or directory\n/etc/group\n", "it sees the first task's files and its removal, and the image's other files", output(r));
 });
 
+// Bad input through the snapshot overlay: a snapshot whose writable directory is gone. The task
+// fails with the container, the step and the cause, and nothing is left behind.
+t.test('exclusive: a snapshot without its upper directory fails the task with the step and cause, and leaves nothing', onlyRunscTs, async (t) => {
+  const c = harness();
+  const leaks = leakCheck(c);
+  const id = newId('noupper');
+  t.teardown(() => removeContainer(c, id));
+  const cr = await c.ctr(['container', 'create', ...runtimeFlags(RUNSC_TS_RUNTIME, 'exclusive'), BUSYBOX_IMAGE, id, 'true'], { timeoutMs: 30_000 });
+  t.equal(cr.code, 0, 'ctr container create exits 0', output(cr));
+  const m = await c.ctr(['snapshots', 'mounts', '/mnt', id], { timeoutMs: 10_000 });
+  const upper = /upperdir=([^,\s]+)/.exec(m.stdout)?.[1] ?? '';
+  t.match(upper, /\/fs$/, "the snapshot's upper directory is found", output(m));
+  if (!upper) return;
+  fs.rmSync(upper, { recursive: true, force: true });
+  const st = await c.ctr(['task', 'start', id], { timeoutMs: 30_000 });
+  t.not(st.code, 0, 'ctr task start fails', output(st));
+  const want = `creating container ${id}: mounting the root overlay (upperdir "${upper}"): no such file or directory`;
+  t.ok(st.stderr.includes(want), 'ctr prints the container, the step and the cause', { want, stderr: st.stderr });
+  const d = await c.ctr(['container', 'delete', id], { timeoutMs: 20_000 });
+  t.equal(d.code, 0, 'ctr container delete exits 0', output(d));
+  t.equal(await leaks.report(20_000), NOTHING_LEFT, 'no process, mount or bundle left');
+  t.same(goferProcesses().filter((g) => g.id === id), [], 'no gofer of the container left');
+});
+
 // An image of three layers, with whiteouts (a file, a directory) and an opaque directory: the
 // container sees what runc shows, and changes it the same way, whether the gofer serves each
 // layer (overlay "snapshot": the sandbox's overlay reads the whiteouts through FUSE), the host's
