@@ -23,12 +23,12 @@ export interface SandboxConfig {
   fileAccess: 'exclusive' | 'shared' | 'direct';
   /**
    * overlay: the root's writable layer, with a gofer. snapshot (default): the sandbox mounts the
-   * root as an overlay of the image, served read-only by the gofer, under the container's writable
-   * snapshot (containerd's overlay snapshotter), so writes land on disk where runc puts them and
-   * never cross the gofer (as gVisor's default rootfs overlay keeps them out of the gofer); a
-   * snapshot of another kind falls back to none. memory (`true`): a size-limited tmpfs upper
-   * layer, so writes never reach the host at all. none (`false`): the gofer serves every read and
-   * write of the root.
+   * root as an overlay of the image's layers, each served read-only by the gofer, under the
+   * container's writable snapshot (containerd's overlay snapshotter), so writes land on disk
+   * where runc puts them and never cross the gofer (as gVisor's default rootfs overlay keeps them
+   * out of the gofer); a snapshot of another kind falls back to none. memory (`true`): a
+   * size-limited tmpfs upper layer, so writes never reach the host at all. none (`false`): the
+   * gofer serves every read and write of the root.
    */
   overlay: 'snapshot' | 'memory' | 'none';
   /** overlaySize: the memory upper layer's size limit in bytes. */

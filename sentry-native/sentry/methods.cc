@@ -89,7 +89,8 @@ static std::string RootOverlayError(const msg::ContainerSpec& spec) {
 }
 
 // TakeFuseFds takes the gofers' /dev/fuse fds that follow the stdio fds: the root's when
-// root_fuse (one, or one per image layer with a root overlay), then one per fuse mount. On error the queued fds are closed: they belong to this request.
+// root_fuse (one, or one per image layer with a root overlay), then one per fuse mount. On
+// error the queued fds are closed: they belong to this request.
 Status Sentry::TakeFuseFds(const msg::ContainerSpec& spec, std::vector<unique_fd>* out) {
   std::string overlay = RootOverlayError(spec);
   size_t wanted = !spec.root_fuse ? 0 : spec.root_overlay.upperdir.empty() ? 1 : spec.root_overlay.lower_layers;
