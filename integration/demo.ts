@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     if (run.code !== 0) throw new Error(`ctr run -d failed: ${run.stderr.trim()}`);
     await new Promise((r) => setTimeout(r, 300));
 
-    for (const cmd of [['hostname'], ['id'], ['ps', '-o', 'pid,ppid,user,args'], ['sh', '-c', 'grep -E "^(Name|Pid|PPid|TracerPid|Uid|CapEff|NoNewPrivs|Seccomp)" /proc/self/status'], ['sh', '-c', 'mount -t tmpfs x /mnt; echo "mount exit status $?"'], ['sh', '-c', 'awk \'$5 == "/" { print $9, $10 }\' /proc/self/mountinfo # the root: the gofer\'s image (fuse) under the overlay']]) {
+    for (const cmd of [['hostname'], ['id'], ['ps', '-o', 'pid,ppid,user,args'], ['sh', '-c', 'grep -E "^(Name|Pid|PPid|TracerPid|Uid|CapEff|NoNewPrivs|Seccomp)" /proc/self/status'], ['sh', '-c', 'mount -t tmpfs x /mnt; echo "mount exit status $?"'], ['sh', '-c', 'awk \'$5 == "/" { print $(NF-2), $NF }\' /proc/self/mountinfo # the root: the image layers the gofer serves (lowerdir 0, 1...) under the snapshot']]) {
       section(`inside: ${cmd.join(' ')}`);
       const r = await cd.ctr(['task', 'exec', '--exec-id', `demo-${Math.random().toString(36).slice(2, 8)}`, id, ...cmd]);
       process.stdout.write(r.stdout + r.stderr);
