@@ -140,7 +140,9 @@ export class Gofer implements FileServer {
     args.push('--io-uring', ioUring ? 'on' : 'off');
     // The root is this container's alone (exclusive unless file-access says shared); binds are
     // host directories that the host or other containers may change: short caches.
-    served.forEach((s, i) => args.push(i < rootPaths.length ? '--serve' : '--serve-shared', `${3 + i}:${s.path}`));
+    // Image layers are shared with every container of the image: read-only even to the gofer.
+    const rootFlag = layers ? '--serve-ro' : '--serve';
+    served.forEach((s, i) => args.push(i < rootPaths.length ? rootFlag : '--serve-shared', `${3 + i}:${s.path}`));
     // The kernel detaches the mounts on a name the gofer asks it to drop (to keep its fds within
     // the limit): it never drops directories, and it is told which files are mount points.
     for (const m of mounts) if (m.destination && m.destination !== '/') args.push('--pin', m.destination);

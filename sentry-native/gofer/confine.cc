@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <stdint.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -106,8 +107,24 @@ bool RaiseFdLimit(std::string* err) {
   return true;
 }
 
+namespace {
+
+// MountAttr is the kernel's struct mount_attr (mount_setattr(2), Linux 5.12).
+struct MountAttr {
+  uint64_t attr_set;
+  uint64_t attr_clr;
+  uint64_t propagation;
+  uint64_t userns_fd;
+};
+constexpr uint64_t kMountAttrReadOnly = 0x1;  // MOUNT_ATTR_RDONLY
+#ifndef SYS_mount_setattr
+constexpr long SYS_mount_setattr = 442;
+#endif
+
+}  // namespace
+
 bool EnterPrivateRoot(const std::vector<std::string>& paths, const std::vector<bool>& is_dir,
-                      PrivateRoot* out, std::string* err) {
+                      const std::vector<bool>& read_only, PrivateRoot* out, std::string* err) {
   if (unshare(CLONE_NEWNS) != 0) {
     *err = Fail("unsharing the mount namespace", errno);
     return false;
@@ -149,6 +166,14 @@ bool EnterPrivateRoot(const std::vector<std::string>& paths, const std::vector<b
     if (!MakeMountPoint(target, is_dir[i], err)) return false;
     if (mount(FdPath(sources[i].get()).c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
       *err = Fail("bind-mounting " + paths[i], errno);
+      return false;
+    }
+    // Only the read-only flag changes, on the bind and every mount below it; the host mount's
+    // other flags (nosuid, nodev...) stay as they are.
+    MountAttr ro = {};
+    ro.attr_set = kMountAttrReadOnly;
+    if (read_only[i] && syscall(SYS_mount_setattr, AT_FDCWD, target.c_str(), AT_RECURSIVE, &ro, sizeof ro) != 0) {
+      *err = Fail("making the bind of " + paths[i] + " read-only", errno);
       return false;
     }
   }

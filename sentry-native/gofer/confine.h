@@ -24,9 +24,10 @@ struct PrivateRoot {
 
 // EnterPrivateRoot unshares the mount namespace and pivots into a small tmpfs that holds each
 // host path (bind-mounted recursively, so submounts keep working) as /0, /1, ...;
-// is_dir[i] says whether path i is a directory or a regular file.
+// is_dir[i] says whether path i is a directory or a regular file, read_only[i] whether its bind
+// is made read-only (with everything below it).
 bool EnterPrivateRoot(const std::vector<std::string>& paths, const std::vector<bool>& is_dir,
-                      PrivateRoot* out, std::string* err);
+                      const std::vector<bool>& read_only, PrivateRoot* out, std::string* err);
 
 // DropPrivileges sets no_new_privs, makes the process non-dumpable and keeps only the
 // capabilities file serving needs (CAP_SYS_ADMIN only when keep_sys_admin), in every set and

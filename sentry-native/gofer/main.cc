@@ -163,7 +163,9 @@ bool Prepare(const Options& opts, Setup* s, std::string* err) {
   if (!CloseOtherFds(keep, err)) return false;
   std::vector<std::string> paths;
   std::vector<bool> is_dir;
+  std::vector<bool> read_only;
   for (const Served& sv : opts.served) {
+    read_only.push_back(sv.read_only);
     if (!CheckFuseFd(sv.fuse_fd, err)) return false;
     bool dir;
     if (!CheckPath(sv.host_path, &dir, err)) return false;
@@ -177,7 +179,7 @@ bool Prepare(const Options& opts, Setup* s, std::string* err) {
   s->cfg.max_nodes = NodeBudget(opts.served.size());
   // Modes of new files are computed from each request's mode and umask, never ours.
   umask(0);
-  if (!EnterPrivateRoot(paths, is_dir, &s->root, err)) return false;
+  if (!EnterPrivateRoot(paths, is_dir, read_only, &s->root, err)) return false;
   if (!DropPrivileges(opts.passthrough_depth > 0, err)) return false;
   if (!InstallSeccomp(opts.debug, err)) return false;
   // Hand back what set-up (libseccomp's filter generation above all) allocated and freed.

@@ -13,7 +13,8 @@ const char kUsage[] =
     "usage: runsc-ts-gofer --id <container-id> [--mode exclusive|shared] [--passthrough-depth N]\n"
     "                      [--threads N] [--io-uring auto|on|off] [--log-fd N] [--debug]\n"
     "                      --serve <fuse-fd>:<host-path> ...\n"
-    "                      [--serve-shared <fuse-fd>:<host-path> ...] [--pin <path in the root> ...]\n";
+    "                      [--serve-shared <fuse-fd>:<host-path> ...] [--serve-ro <fuse-fd>:<host-path> ...]\n"
+    "                      [--pin <path in the root> ...]\n";
 
 namespace {
 
@@ -62,7 +63,8 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* err) {
       continue;
     }
     if (a != "--id" && a != "--mode" && a != "--passthrough-depth" && a != "--threads" &&
-        a != "--log-fd" && a != "--io-uring" && a != "--serve" && a != "--serve-shared" && a != "--pin") {
+        a != "--log-fd" && a != "--io-uring" && a != "--serve" && a != "--serve-shared" && a != "--serve-ro" &&
+        a != "--pin") {
       *err = "unknown argument " + a;
       return false;
     }
@@ -109,13 +111,14 @@ bool ParseOptions(int argc, char** argv, Options* out, std::string* err) {
       }
     } else if (a == "--pin") {
       out->pins.push_back(v);
-    } else {  // --serve, --serve-shared
+    } else {  // --serve, --serve-shared, --serve-ro
       Served s;
       if (!ParseServe(v, &s)) {
         *err = a + ": want <fuse-fd>:<absolute host path>, got \"" + v + "\"";
         return false;
       }
       s.shared = a == "--serve-shared";
+      s.read_only = a == "--serve-ro";
       out->served.push_back(s);
     }
   }

@@ -20,6 +20,9 @@ struct Served {
   int fuse_fd = -1;
   std::string host_path;
   bool shared = false;
+  // read_only: --serve-ro, an exclusive root the gofer itself may never change (an image layer
+  // that other containers share): bound read-only in the gofer's root.
+  bool read_only = false;
 };
 
 // Options is the parsed command line.

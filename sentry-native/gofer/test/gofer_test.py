@@ -914,6 +914,28 @@ class OperationsTest(GoferCase):
         # A container's binds next to its exclusive root.
         self.check_sees_host_changes(self.serve(args=["--mode", "exclusive"], serve_flag="--serve-shared"))
 
+    def test_serve_ro_never_changes_the_host_path(self):
+        # An image layer that other containers share: served, but the gofer itself cannot
+        # change it, whatever the FUSE mount allows (its bind is read-only).
+        back = self.mkdir("layer")
+        with open(os.path.join(back, "f"), "w") as f:
+            f.write("layer")
+        g = self.serve(backing=back, serve_flag="--serve-ro")
+        with open(os.path.join(g.mnt, "f")) as f:
+            self.assertEqual(f.read(), "layer")
+        for what, fn in [("create", lambda: open(os.path.join(g.mnt, "new"), "w")),
+                         ("truncating open", lambda: open(os.path.join(g.mnt, "f"), "w")),
+                         ("unlink", lambda: os.unlink(os.path.join(g.mnt, "f"))),
+                         ("mkdir", lambda: os.mkdir(os.path.join(g.mnt, "d"))),
+                         ("chmod", lambda: os.chmod(os.path.join(g.mnt, "f"), 0o600))]:
+            with self.assertRaises(OSError, msg=what) as cm:
+                fn()
+            self.assertEqual(cm.exception.errno, errno.EROFS, what)
+        self.assertEqual(sorted(os.listdir(back)), ["f"])
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(back, "f")).st_mode), 0o644)
+        with open(os.path.join(back, "f")) as f:
+            self.assertEqual(f.read(), "layer")
+
     def check_sees_host_changes(self, g):
         p, hp = os.path.join(g.mnt, "f"), os.path.join(g.back, "f")
         with open(hp, "w") as f:
