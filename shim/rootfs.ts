@@ -1,5 +1,6 @@
 // Mounts the root file system containerd prepared (CreateTaskRequest.rootfs) at <bundle>/rootfs,
-// and unmounts it again; the shim owns that mount from Create to Delete.
+// and unmounts it again; the shim owns that mount from Create to Delete. With the snapshot root
+// overlay nothing is mounted: snapshotLayers splits containerd's overlay snapshot instead.
 import * as path from 'path';
 import { errnoMessage, invalidArgument } from './errors';
 import { native } from './native';
