@@ -138,6 +138,11 @@ function upperdirOf(mountinfo: string, mountPoint: string): string {
   return '';
 }
 
+/** initPid is the host pid of task `id`'s init, from `ctr task ls` (0 if it is not listed). */
+async function initPid(id: string): Promise<number> {
+  return parseTaskList((await harness().ctr(['task', 'ls'], { timeoutMs: 10_000 })).stdout).find((row) => row.id === id)?.pid ?? 0;
+}
+
 /**
  * snapshotUpper is the container's writable snapshot directory: the upperdir of the overlay on
  * the bundle rootfs, or (where the host mount holds only the image) of the container's root.
@@ -145,7 +150,7 @@ function upperdirOf(mountinfo: string, mountPoint: string): string {
 async function snapshotUpper(id: string): Promise<string> {
   const host = upperdirOf(fs.readFileSync('/proc/self/mountinfo', 'utf8'), bundleRootfs(id));
   if (host) return host;
-  const init = parseTaskList((await harness().ctr(['task', 'ls'], { timeoutMs: 10_000 })).stdout).find((row) => row.id === id)?.pid ?? 0;
+  const init = await initPid(id);
   try {
     return upperdirOf(fs.readFileSync(`/proc/${init}/mountinfo`, 'utf8'), '/');
   } catch {
@@ -461,7 +466,6 @@ for (const mode of WRITE_THROUGH) {
 // looked-up names of a file system. Names that are mount points in the container (/proc, /dev,
 // /sys, binds) must survive that: the kernel detaches the mounts under a dropped name.
 t.test('gofer: mounts survive the gofer dropping names past its fd budget', onlyRunscTs, async (t) => {
-  const c = harness();
   const vol = hostDir('budget');
   // overlay = "none": the files created in the root are the gofer's to serve.
   const id = await startDetached(t, 'budget', 'gofer', bind(vol, '/vol'));
@@ -480,7 +484,7 @@ t.test('gofer: mounts survive the gofer dropping names past its fd budget', only
   }
   // The container init's mount table, read from the host (paths as the container sees them), so
   // it stays readable whatever happens to the container's /proc.
-  const init = parseTaskList((await c.ctr(['task', 'ls'], { timeoutMs: 10_000 })).stdout).find((row) => row.id === id)?.pid ?? 0;
+  const init = await initPid(id);
   const mountPoints = (): string[] => {
     try {
       return fs.readFileSync(`/proc/${init}/mountinfo`, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split(' ')[4]).sort();

@@ -138,8 +138,9 @@ export class TaskService {
     // overlay = snapshot: nothing is mounted on the host. The gofer serves each image layer
     // directory and the sandbox mounts the overlay of them under the snapshot's writable layer
     // (which must not be in two mounts: overlayfs forbids).
-    const layers = config.fileAccess !== 'direct' && config.overlay === 'snapshot' ? snapshotLayers(r.rootfs) : undefined;
-    if (config.fileAccess !== 'direct' && config.overlay === 'snapshot' && !layers && mounted) {
+    const wantsSnapshot = config.fileAccess !== 'direct' && config.overlay === 'snapshot';
+    const layers = wantsSnapshot ? snapshotLayers(r.rootfs) : undefined;
+    if (wantsSnapshot && !layers && mounted) {
       log.info('the rootfs is not a writable overlay snapshot: the gofer serves all of it', { id: r.id, types: r.rootfs.map((m) => m.type).join(',') });
     }
     const hostMounted = mounted && !layers;
